@@ -1,0 +1,305 @@
+"""The `lti-tool` command: run the app, migrate, manage keys, platforms, deployments, content."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app, migrate
+from .db import get_session
+from .keys import Keyring, KeyringError
+from .models import DeploymentStatus
+from .registrations import (RegistrationError, add_deployment, add_platform, get_platform,
+                            list_deployments, list_platforms, remove_platform,
+                            set_deployment_status)
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def main() -> None:
+    """Digital capability modules for social work, served over LTI 1.3."""
+
+
+# -- database ------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    migrate.upgrade(current_app.config["SQLALCHEMY_DATABASE_URL"], revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(current_app.config["SQLALCHEMY_DATABASE_URL"], revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """Write a migration from the difference between the models and the database."""
+    migrate.revision(current_app.config["SQLALCHEMY_DATABASE_URL"], message)
+
+
+# -- tool keys -----------------------------------------------------------------------------
+def _keyring() -> Keyring:
+    """The tool's keyring from configuration."""
+    return Keyring(current_app.config["KEYS_DIR"])
+
+
+@main.group()
+def keys() -> None:
+    """The tool's signing keys (published at /.well-known/jwks.json)."""
+
+
+@keys.command("generate")
+@click.option("--if-missing", is_flag=True, help="Do nothing when a signing key exists.")
+@with_appcontext
+def keys_generate(if_missing: bool) -> None:
+    """Create the first signing key in the keys folder."""
+    ring = _keyring()
+    try:
+        if if_missing and any(k.status == "current" for k in ring.keys()):
+            click.echo(f"Signing key {ring.current().kid} already exists.")
+            return
+        key = ring.generate()
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Generated signing key {key.kid} in {ring.directory}.")
+
+
+@keys.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Make a new signing key; the old one stays published until retired."""
+    try:
+        key = _keyring().rotate()
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"New signing key {key.kid}. Retire the previous key with "
+               f"`lti-tool keys retire KID` once platforms have refreshed their cache.")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@with_appcontext
+def keys_retire(kid: str) -> None:
+    """Stop publishing a previous key and delete its private file."""
+    try:
+        _keyring().retire(kid)
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Retired {kid}.")
+
+
+@keys.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """List keys with their status."""
+    try:
+        entries = _keyring().keys()
+    except KeyringError as error:
+        raise click.ClickException(str(error)) from error
+    if not entries:
+        click.echo("No keys yet; run `lti-tool keys generate`.")
+    for key in entries:
+        click.echo(f"{key.kid}  {key.status:<8}  created {key.created_at}"
+                   + (f"  retired {key.retired_at}" if key.retired_at else ""))
+
+
+# -- platforms and deployments -------------------------------------------------------------
+@main.group()
+def platform() -> None:
+    """Platform registrations (issuer + client id)."""
+
+
+@platform.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer, e.g. https://moodle.example.ac.uk")
+@click.option("--client-id", required=True)
+@click.option("--auth-login-url", required=True, help="Platform OIDC authorization endpoint.")
+@click.option("--auth-token-url", required=True, help="Platform OAuth2 token endpoint.")
+@click.option("--key-set-url", required=True, help="Platform public keyset (JWKS) URL.")
+@click.option("--auth-audience", default=None, help="Token audience, if the platform needs one.")
+@click.option("--name", default=None)
+@click.option("--deployment-id", "deployment_ids", multiple=True,
+              help="Approved deployment id; repeat for several.")
+@click.option("--auto-approve-deployments", is_flag=True,
+              help="Let new deployment ids in without an admin's approval.")
+@with_appcontext
+def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
+                 auth_audience, name, deployment_ids, auto_approve_deployments) -> None:
+    """Register a platform."""
+    session = get_session()
+    try:
+        row = add_platform(session, issuer=issuer, client_id=client_id,
+                           auth_login_url=auth_login_url, auth_token_url=auth_token_url,
+                           key_set_url=key_set_url, auth_audience=auth_audience, name=name,
+                           deployment_ids=deployment_ids, auto_approve=auto_approve_deployments)
+    except RegistrationError as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from error
+    session.commit()
+    click.echo(f"Registered platform {row.id}: {row.name} ({row.issuer}, client {row.client_id})"
+               f" with {len(deployment_ids)} deployment(s).")
+
+
+@platform.command("list")
+@with_appcontext
+def platform_list() -> None:
+    """List registrations."""
+    rows = list_platforms(get_session())
+    if not rows:
+        click.echo("No platforms registered.")
+    for row in rows:
+        state = "" if row.enabled else "  (disabled)"
+        click.echo(f"{row.id:>4}  {row.name}  {row.issuer}  client={row.client_id}  "
+                   f"deployments={len(row.deployments)}{state}")
+
+
+@platform.command("show")
+@click.argument("registration")
+@with_appcontext
+def platform_show(registration: str) -> None:
+    """Show one registration and its deployments."""
+    try:
+        row = get_platform(get_session(), registration)
+    except RegistrationError as error:
+        raise click.ClickException(str(error)) from error
+    for label, value in (("id", row.id), ("name", row.name), ("issuer", row.issuer),
+                         ("client id", row.client_id), ("auth login URL", row.auth_login_url),
+                         ("auth token URL", row.auth_token_url),
+                         ("key set URL", row.key_set_url),
+                         ("auth audience", row.auth_audience or "-"),
+                         ("auto-approve deployments", row.auto_approve_deployments),
+                         ("enabled", row.enabled)):
+        click.echo(f"{label:>25}: {value}")
+    for dep in row.deployments:
+        click.echo(f"{'deployment':>25}: {dep.deployment_id}  {dep.status.value}")
+
+
+@platform.command("remove")
+@click.argument("registration")
+@click.confirmation_option(prompt="Remove this registration and everything launched through it?")
+@with_appcontext
+def platform_remove(registration: str) -> None:
+    """Delete a registration with its deployments."""
+    session = get_session()
+    try:
+        row = get_platform(session, registration)
+    except RegistrationError as error:
+        raise click.ClickException(str(error)) from error
+    remove_platform(session, row)
+    session.commit()
+    click.echo(f"Removed registration {registration}.")
+
+
+@main.group()
+def deployment() -> None:
+    """Deployments under a registration (Blackboard: one per institution)."""
+
+
+@deployment.command("add")
+@click.argument("registration")
+@click.argument("deployment_id")
+@click.option("--name", default=None)
+@click.option("--pending", is_flag=True, help="Record it without approving it.")
+@with_appcontext
+def deployment_add(registration: str, deployment_id: str, name: str | None,
+                   pending: bool) -> None:
+    """Add DEPLOYMENT_ID under REGISTRATION (an id from `platform list`)."""
+    session = get_session()
+    try:
+        row = add_deployment(session, get_platform(session, registration), deployment_id,
+                             approved=not pending, name=name)
+    except RegistrationError as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from error
+    session.commit()
+    click.echo(f"Added deployment {row.deployment_id} ({row.status.value}).")
+
+
+def _set_status(registration: str, deployment_id: str, status: DeploymentStatus) -> None:
+    """Change a deployment's status from the command line."""
+    session = get_session()
+    try:
+        row = set_deployment_status(session, get_platform(session, registration),
+                                    deployment_id, status)
+    except RegistrationError as error:
+        raise click.ClickException(str(error)) from error
+    session.commit()
+    click.echo(f"Deployment {row.deployment_id} is now {row.status.value}.")
+
+
+@deployment.command("approve")
+@click.argument("registration")
+@click.argument("deployment_id")
+@with_appcontext
+def deployment_approve(registration: str, deployment_id: str) -> None:
+    """Approve a pending deployment so its launches are let in."""
+    _set_status(registration, deployment_id, DeploymentStatus.APPROVED)
+
+
+@deployment.command("disable")
+@click.argument("registration")
+@click.argument("deployment_id")
+@with_appcontext
+def deployment_disable(registration: str, deployment_id: str) -> None:
+    """Refuse launches through a deployment."""
+    _set_status(registration, deployment_id, DeploymentStatus.DISABLED)
+
+
+@deployment.command("list")
+@click.option("--pending", is_flag=True, help="Only those waiting for approval.")
+@with_appcontext
+def deployment_list(pending: bool) -> None:
+    """List deployments."""
+    rows = list_deployments(get_session(), DeploymentStatus.PENDING if pending else None)
+    if not rows:
+        click.echo("No deployments." if not pending else "No deployments wait for approval.")
+    for row in rows:
+        click.echo(f"registration {row.registration_id:>3}  {row.deployment_id}  "
+                   f"{row.status.value}  {row.name or ''}".rstrip())
+
+
+# -- sandbox -------------------------------------------------------------------------------
+@main.group()
+def sandbox() -> None:
+    """The built-in development platform."""
+
+
+@sandbox.command("setup")
+@with_appcontext
+def sandbox_setup() -> None:
+    """Give the sandbox its own keys and register it as a platform (idempotent)."""
+    from .sandbox import platform as sandbox_platform
+
+    ring = sandbox_platform.keyring(current_app.config["KEYS_DIR"])
+    if not any(k.status == "current" for k in ring.keys()):
+        ring.generate()
+    session = get_session()
+    row = sandbox_platform.ensure_registration(session, current_app.config["BASE_URL"])
+    session.commit()
+    click.echo(f"Sandbox platform registered as {row.issuer} (client {row.client_id}).")
+
+
+def _register_content() -> None:
+    """Add the content commands when the content engine is installed."""
+    try:
+        from .content.cli import content
+    except ImportError:  # pragma: no cover - the engine ships with the package
+        return
+    main.add_command(content)
+
+
+_register_content()

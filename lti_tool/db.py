@@ -1,0 +1,56 @@
+"""Database engine and per-request session, set up by `init_app`."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets foreign keys and a busy timeout like PostgreSQL's behaviour."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_app(app: Flask) -> None:
+    """Attach an engine and session factory to the app and close sessions after requests."""
+    url = app.config["SQLALCHEMY_DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    app.extensions["lti_tool.engine"] = engine
+    app.extensions["lti_tool.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_session() -> Session:
+    """The session for this request or command, created on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["lti_tool.sessionmaker"]()
+    return g.db_session
+
+
+def get_engine() -> Engine:
+    """The app's engine."""
+    return current_app.extensions["lti_tool.engine"]
+
+
+def _close_session(exc: BaseException | None) -> None:
+    """Roll back anything uncommitted and return the connection to the pool."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()

@@ -1,0 +1,95 @@
+"""Claim URIs, message types and roles of LTI 1.3, named once."""
+
+from __future__ import annotations
+
+import enum
+
+LTI_VERSION = "1.3.0"
+
+
+class Claim(str, enum.Enum):
+    """Claim names used in id_tokens."""
+
+    MESSAGE_TYPE = "https://purl.imsglobal.org/spec/lti/claim/message_type"
+    VERSION = "https://purl.imsglobal.org/spec/lti/claim/version"
+    DEPLOYMENT_ID = "https://purl.imsglobal.org/spec/lti/claim/deployment_id"
+    TARGET_LINK_URI = "https://purl.imsglobal.org/spec/lti/claim/target_link_uri"
+    RESOURCE_LINK = "https://purl.imsglobal.org/spec/lti/claim/resource_link"
+    ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+    CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
+    CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
+    LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+    TOOL_PLATFORM = "https://purl.imsglobal.org/spec/lti/claim/tool_platform"
+    AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+    NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+    DL_CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+    DL_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
+
+
+class MessageType(str, enum.Enum):
+    """Message types this tool accepts."""
+
+    RESOURCE_LINK = "LtiResourceLinkRequest"
+    DEEP_LINKING = "LtiDeepLinkingRequest"
+
+
+MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
+SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
+
+
+class Role(str, enum.Enum):
+    """The roles the tool acts on, from most to least privileged."""
+
+    ADMINISTRATOR = "administrator"
+    INSTRUCTOR = "instructor"
+    TEACHING_ASSISTANT = "teaching_assistant"
+    CONTENT_DEVELOPER = "content_developer"
+    LEARNER = "learner"
+
+
+# Full URIs (and the short names LTI allows for context roles) mapped to what they mean here.
+ROLE_URIS: dict[str, Role] = {
+    MEMBERSHIP + "Administrator": Role.ADMINISTRATOR,
+    INSTITUTION + "Administrator": Role.ADMINISTRATOR,
+    SYSTEM + "Administrator": Role.ADMINISTRATOR,
+    SYSTEM + "SysAdmin": Role.ADMINISTRATOR,
+    MEMBERSHIP + "Instructor": Role.INSTRUCTOR,
+    MEMBERSHIP + "Instructor#TeachingAssistant": Role.TEACHING_ASSISTANT,
+    MEMBERSHIP + "ContentDeveloper": Role.CONTENT_DEVELOPER,
+    MEMBERSHIP + "Learner": Role.LEARNER,
+    MEMBERSHIP + "Member": Role.LEARNER,
+}
+SHORT_ROLES: dict[str, str] = {
+    "Administrator": MEMBERSHIP + "Administrator",
+    "Instructor": MEMBERSHIP + "Instructor",
+    "TeachingAssistant": MEMBERSHIP + "Instructor#TeachingAssistant",
+    "ContentDeveloper": MEMBERSHIP + "ContentDeveloper",
+    "Learner": MEMBERSHIP + "Learner",
+    "Member": MEMBERSHIP + "Member",
+    "Mentor": MEMBERSHIP + "Mentor",
+}
+
+
+def full_role_uri(role: str) -> str:
+    """Expand a short context role ("Learner") to its full URI; leave full URIs alone."""
+    return SHORT_ROLES.get(role, role)
+
+
+def roles_of(claims_roles: list[str]) -> set[Role]:
+    """The tool's roles for a list of role URIs or short names."""
+    found = set()
+    for raw in claims_roles:
+        role = ROLE_URIS.get(full_role_uri(raw))
+        if role is not None:
+            found.add(role)
+    return found
+
+
+def primary_role(roles: set[Role]) -> Role | None:
+    """The most privileged role, which decides what a launch shows."""
+    for role in Role:
+        if role in roles:
+            return role
+    return None

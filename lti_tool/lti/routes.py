@@ -1,0 +1,112 @@
+"""Route table for the LTI protocol endpoints."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (abort, current_app, make_response, redirect, render_template, request,
+                   session, url_for)
+
+from .. import csrf
+from ..db import get_session
+from ..keys import Keyring, KeyringError
+from ..models import Launch
+from . import bp
+from .adapter import ToolMessageLaunch, begin_login, login_params
+from .constants import Claim, Role, primary_role, roles_of
+from .errors import LtiError
+from .services import record_failure, record_launch
+from .settings import launch_settings
+
+log = logging.getLogger(__name__)
+RECENT_LAUNCHES = 10
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+@csrf.exempt
+def login():
+    """Third-party initiated login: remember state and nonce, send the browser to the platform."""
+    params = login_params(request.values)
+    db = get_session()
+    try:
+        target = begin_login(db, params, launch_settings())
+    except LtiError as error:
+        db.rollback()
+        record_failure(db, error)
+        db.commit()
+        raise
+    db.commit()
+    framed = request.headers.get("Sec-Fetch-Dest") == "iframe"
+    if framed and not params.get("lti_new_window"):
+        # Inside an iframe the browser may refuse our cookie; a page checks first and
+        # offers a new window instead of a launch that would fail.
+        response = make_response(render_template(
+            "lti/cookie_check.html", auth_url=target.url,
+            params={**params, "lti_new_window": "1"}))
+    else:
+        response = redirect(target.url, code=302)
+    secure = request.is_secure
+    response.set_cookie(target.cookie_name, target.state, max_age=target.cookie_max_age,
+                        secure=secure, httponly=True, path="/",
+                        samesite="None" if secure else None)
+    return response
+
+
+@bp.post("/lti/launch")
+@csrf.exempt
+def launch():
+    """Validate the id_token, record who came from where, and show the landing page."""
+    db = get_session()
+    message = ToolMessageLaunch(db, launch_settings(), Keyring(current_app.config["KEYS_DIR"]),
+                                form=request.form, cookies=request.cookies)
+    try:
+        message.validate()
+    except LtiError as error:
+        # What validation wrote (a consumed login, a pending deployment) must stay.
+        db.commit()
+        record_failure(db, error)
+        db.commit()
+        raise
+    record = record_launch(db, message.deployment_row, message.claims)
+    db.commit()
+    session["user_id"] = record.user_id
+    recent = [record.id] + [i for i in session.get("launches", []) if i != record.id]
+    session["launches"] = recent[:RECENT_LAUNCHES]
+    # Post/redirect/get: reloading the landing page must not resubmit the id_token.
+    return redirect(url_for("lti.landing", launch_id=record.id), code=303)
+
+
+@bp.get("/launch/<launch_id>")
+def landing(launch_id: str):
+    """The page after a launch, greeting the user by role."""
+    record = current_launch(launch_id)
+    role = primary_role(roles_of(record.roles))
+    claims = record.claims
+    return render_template(
+        "lti/landing.html", launch=record, role=role, Role=Role,
+        deep_linking=record.message_type == "LtiDeepLinkingRequest",
+        return_url=(claims.get(Claim.LAUNCH_PRESENTATION.value) or {}).get("return_url"))
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks():
+    """The tool's public keys, current and previous, for platforms to verify our messages."""
+    try:
+        keys = Keyring(current_app.config["KEYS_DIR"]).public_jwks()
+    except KeyringError as error:
+        log.error("cannot publish JWKS: %s", error)
+        abort(503, "The tool's keys are not set up yet. The administrator must run "
+                   "`lti-tool keys generate`.")
+    response = make_response(keys)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def current_launch(launch_id: str) -> Launch:
+    """The launch named in the URL, if this browser made it; otherwise a session-expired page."""
+    if launch_id not in session.get("launches", []):
+        raise LtiError("session_expired", f"launch {launch_id[:8]}… not in this browser session")
+    record = get_session().get(Launch, launch_id)
+    if record is None or record.user_id != session.get("user_id"):
+        raise LtiError("session_expired", f"launch {launch_id[:8]}… not found for this user")
+    return record

@@ -1,0 +1,116 @@
+"""Turn a validated launch into users, courses, memberships, links and a launch record."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import (Context, Deployment, Launch, LaunchFailure, LtiUser, Membership,
+                      ResourceLink)
+from ..models.base import utcnow
+from .constants import Claim, full_role_uri
+from .errors import LtiError
+
+log = logging.getLogger(__name__)
+
+
+def record_launch(session: Session, deployment: Deployment, claims: dict) -> Launch:
+    """Upsert what the launch tells us and return the new launch row (flushed, not committed)."""
+    user = _upsert_user(session, deployment.registration_id, claims)
+    roles = [full_role_uri(r) for r in claims.get(Claim.ROLES.value, []) if isinstance(r, str)]
+    context = _upsert_context(session, deployment, claims)
+    session.flush()  # ids for the lookups below
+    link = None
+    if context is not None:
+        _upsert_membership(session, context, user, roles)
+        link = _upsert_resource_link(session, context, claims)
+    launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id, user=user,
+                    context=context, resource_link=link,
+                    message_type=claims[Claim.MESSAGE_TYPE.value], roles=roles, claims=claims)
+    session.add(launch)
+    session.flush()
+    return launch
+
+
+def record_failure(session: Session, error: LtiError) -> None:
+    """Keep a refused launch for the admin console and log its technical reason."""
+    log.warning("LTI launch refused: code=%s issuer=%s client_id=%s deployment=%s reason=%s",
+                error.code, error.issuer, error.client_id, error.deployment_id, error.reason)
+    session.add(LaunchFailure(code=error.code, reason=error.reason[:2000], issuer=error.issuer,
+                              client_id=error.client_id, deployment_id=error.deployment_id))
+
+
+def _upsert_user(session: Session, registration_id: int, claims: dict) -> LtiUser:
+    """The user by registration and sub; names and email only overwrite when sent."""
+    sub = str(claims["sub"])
+    user = session.scalar(select(LtiUser).where(LtiUser.registration_id == registration_id,
+                                                LtiUser.sub == sub))
+    if user is None:
+        user = LtiUser(registration_id=registration_id, sub=sub)
+        session.add(user)
+    for field in ("name", "given_name", "family_name", "email"):
+        value = claims.get(field)
+        if isinstance(value, str) and value:
+            setattr(user, field, value[:320])
+    user.last_launch_at = utcnow()
+    return user
+
+
+def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> Context | None:
+    """The course the launch came from, if the platform named one."""
+    data = claims.get(Claim.CONTEXT.value)
+    if not isinstance(data, dict) or not data.get("id"):
+        return None
+    context_id = str(data["id"])
+    context = session.scalar(select(Context).where(Context.deployment_id == deployment.id,
+                                                   Context.context_id == context_id))
+    if context is None:
+        context = Context(deployment_id=deployment.id, context_id=context_id)
+        session.add(context)
+    context.label = data.get("label") or context.label
+    context.title = data.get("title") or context.title
+    context.types = list(data.get("type") or context.types or [])
+    nrps = claims.get(Claim.NRPS.value)
+    if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
+        context.nrps_url = nrps["context_memberships_url"]
+        context.nrps_versions = list(nrps.get("service_versions") or [])
+    return context
+
+
+def _upsert_membership(session: Session, context: Context, user: LtiUser,
+                       roles: list[str]) -> Membership:
+    """The user's roles in the course as of this launch."""
+    membership = session.scalar(select(Membership).where(
+        Membership.context_id == context.id, Membership.user_id == user.id))
+    if membership is None:
+        membership = Membership(context=context, user=user)
+        session.add(membership)
+    membership.roles = roles
+    membership.updated_at = utcnow()
+    return membership
+
+
+def _upsert_resource_link(session: Session, context: Context, claims: dict) -> ResourceLink | None:
+    """The link that was clicked, with the grade service endpoints the platform offered."""
+    data = claims.get(Claim.RESOURCE_LINK.value)
+    if not isinstance(data, dict) or not data.get("id"):
+        return None
+    link_id = str(data["id"])
+    link = session.scalar(select(ResourceLink).where(
+        ResourceLink.context_id == context.id, ResourceLink.resource_link_id == link_id))
+    if link is None:
+        link = ResourceLink(context=context, resource_link_id=link_id)
+        session.add(link)
+    link.title = data.get("title") or link.title
+    link.description = data.get("description") or link.description
+    custom = claims.get(Claim.CUSTOM.value)
+    link.custom = dict(custom) if isinstance(custom, dict) else {}
+    ags = claims.get(Claim.AGS_ENDPOINT.value)
+    if isinstance(ags, dict):
+        link.ags_lineitems_url = ags.get("lineitems") or link.ags_lineitems_url
+        link.ags_lineitem_url = ags.get("lineitem") or link.ags_lineitem_url
+        link.ags_scopes = list(ags.get("scope") or [])
+    return link

@@ -1,0 +1,7 @@
+"""A built-in LTI 1.3 platform for trying the tool without a VLE (demo mode only)."""
+
+from flask import Blueprint
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+from . import routes  # noqa: E402,F401  (routes register on bp)
