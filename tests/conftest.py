@@ -1,0 +1,137 @@
+"""Shared fixtures: an app on SQLite and on PostgreSQL, its client, CLI runner, test platforms."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from lti_tool import create_app, migrate
+from lti_tool.config import TestConfig
+from lti_tool.keys import Keyring
+
+from .lti_platform import JwksServer, TestPlatform
+from .pg import postgres_cluster
+
+_skipped_pg: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A PostgreSQL server for the run, or None (tests on it are then skipped)."""
+    with postgres_cluster() as (cluster, reason):
+        if cluster is None:
+            _skipped_pg.append(reason)
+        yield cluster, reason
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    cluster, reason = request.getfixturevalue("pg_cluster")
+    if cluster is None:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    url = cluster.create_database()
+    migrate.upgrade(url)
+    yield url
+    cluster.drop_database(url)
+
+
+def make_app(database_url: str, tmp_path, **overrides):
+    """An app instance on the given database; several may share one database."""
+    config = TestConfig(INSTANCE_DIR=tmp_path / "instance", SQLALCHEMY_DATABASE_URL=database_url,
+                        KEYS_DIR=tmp_path / "keys", BASE_URL="http://localhost",
+                        TRUSTED_PROXIES=1, **overrides)
+    app = create_app(config)
+    keyring = Keyring(config.KEYS_DIR)
+    if not keyring.keys():
+        keyring.generate()
+    return app
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The tool, configured for tests."""
+    app = make_app(database_url, tmp_path)
+    yield app
+    app.extensions["lti_tool.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like test client with cookies."""
+    return app.test_client()
+
+
+class ToolRunner:
+    """Invokes the `lti-tool` command group against a test app."""
+
+    def __init__(self, app) -> None:
+        self._runner = app.test_cli_runner()
+
+    def invoke(self, args, **kwargs):
+        """Run `lti-tool ARGS...` and return click's Result."""
+        from lti_tool.cli import main
+
+        return self._runner.invoke(main, args=args, **kwargs)
+
+
+@pytest.fixture
+def runner(app):
+    """Runs `lti-tool` commands against the app."""
+    return ToolRunner(app)
+
+
+@pytest.fixture
+def db(app):
+    """A database session inside an app context."""
+    from lti_tool.db import get_session
+
+    with app.app_context():
+        yield get_session()
+
+
+@pytest.fixture(scope="session")
+def jwks_server():
+    """One loopback HTTP server for every test platform's key set."""
+    server = JwksServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def moodle(jwks_server, db, request):
+    """A Moodle 4.5 site registered with deployment "1" (key set served over HTTP)."""
+    platform = TestPlatform(jwks_server, f"moodle-{id(request)}", "http://127.0.0.1:8080",
+                            "oVYI0OJl3BFrijK")
+    platform.register(db, deployment_ids=("1",))
+    return platform
+
+
+@pytest.fixture
+def blackboard(jwks_server, db, request):
+    """Blackboard: issuer https://blackboard.com, one client id, two institutions' deployments."""
+    platform = TestPlatform(jwks_server, f"bb-{id(request)}", "https://blackboard.com",
+                            "bb-client-id", key_index=1)
+    platform.register(db, deployment_ids=("bb-deploy-uni-a", "bb-deploy-uni-b"))
+    return platform
+
+
+@pytest.fixture
+def log_records(caplog):
+    """Captured warnings and above from the tool."""
+    caplog.set_level(logging.INFO, logger="lti_tool")
+    return caplog
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly when the PostgreSQL half of the suite did not run."""
+    if _skipped_pg:
+        terminalreporter.write_line(
+            f"NOTE: PostgreSQL tests were skipped ({_skipped_pg[0]}); SQLite tests ran.",
+            yellow=True)

@@ -1,0 +1,123 @@
+"""Launches from Moodle and Blackboard through the real OIDC flow, and what they record."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from lti_tool.models import Context, Deployment, DeploymentStatus, Launch, LtiUser, Membership
+from lti_tool.models import ResourceLink
+
+from ..lti_platform import blackboard_claims
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+
+
+def test_moodle_student_launch_records_everything_and_greets_student(client, moodle, db):
+    response, _, auth = moodle.launch(client, "student_launch")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Hello Sam Student" in html
+    assert "LTI Lab Course" in html
+
+    # The tool asked Moodle for exactly what LTI 1.3 requires.
+    assert auth["scope"] == "openid" and auth["response_type"] == "id_token"
+    assert auth["response_mode"] == "form_post" and auth["prompt"] == "none"
+    assert auth["redirect_uri"] == "http://localhost/lti/launch"
+    assert auth["client_id"] == "oVYI0OJl3BFrijK" and auth["login_hint"] == "4"
+
+    user = db.scalar(select(LtiUser).where(LtiUser.sub == "4"))
+    assert (user.name, user.given_name, user.family_name, user.email) == (
+        "Sam Student", "Sam", "Student", "student1@example.com")
+    context = db.scalar(select(Context))
+    assert (context.context_id, context.label, context.title) == ("2", "LTILAB", "LTI Lab Course")
+    assert context.nrps_url.endswith("/CourseSection/2/bindings/1/memberships")
+    membership = db.scalar(select(Membership))
+    assert membership.roles == [LEARNER] and membership.user_id == user.id
+    link = db.scalar(select(ResourceLink))
+    assert link.resource_link_id == "1" and link.title == "Lab LTI Activity"
+    assert link.ags_lineitem_url.endswith("/lineitems/2/lineitem?type_id=1")
+    assert link.custom["link_setting_url"].endswith("{link_id}/custom")
+    launch = db.scalar(select(Launch))
+    assert launch.message_type == "LtiResourceLinkRequest" and launch.user_id == user.id
+
+
+def test_moodle_teacher_gets_lecturer_view(client, moodle):
+    response, _, _ = moodle.launch(client, "teacher_launch", login_hint="3")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Hello Tina Teacher, lecturer view" in html
+
+
+def test_relaunch_updates_rather_than_duplicates(client, moodle, db):
+    moodle.launch(client, "student_launch")
+    response, _, _ = moodle.launch(client, "student_launch", mutate=lambda c: {**c,
+                                   "name": "Sam Student-Jones"})
+    assert response.status_code == 303
+    users = db.scalars(select(LtiUser)).all()
+    assert len(users) == 1 and users[0].name == "Sam Student-Jones"
+    assert len(db.scalars(select(Launch)).all()) == 2
+    assert len(db.scalars(select(Membership)).all()) == 1
+
+
+def test_names_and_email_are_optional(client, moodle, db):
+    def anonymous(claims):
+        for field in ("name", "given_name", "family_name", "email"):
+            claims.pop(field)
+        return claims
+
+    response, _, _ = moodle.launch(client, "student_launch", mutate=anonymous)
+    assert response.status_code == 303
+    user = db.scalar(select(LtiUser))
+    assert user.name is None and user.email is None
+    assert "Hello there" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_blackboard_two_institutions_under_one_client_id(client, blackboard, db):
+    for deployment_id in ("bb-deploy-uni-a", "bb-deploy-uni-b"):
+        response, _, _ = blackboard.launch(client, blackboard_claims(),
+                                           deployment_id=deployment_id)
+        assert response.status_code == 303
+        assert "Hello Jordan Reid" in client.get(response.headers["Location"]).get_data(
+            as_text=True)
+    contexts = db.scalars(select(Context).join(Deployment)).all()
+    # Same course id, but two tenants: two separate courses.
+    assert sorted(c.deployment.deployment_id for c in contexts) == [
+        "bb-deploy-uni-a", "bb-deploy-uni-b"]
+    assert len(db.scalars(select(LtiUser)).all()) == 1  # unique per registration and sub
+
+
+def test_unknown_deployment_is_recorded_pending_until_approved(client, moodle, db, runner):
+    response, _, _ = moodle.launch(client, "student_launch", deployment_id="7")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "Your administrator needs to approve this tool" in html
+    pending = db.scalar(select(Deployment).where(Deployment.deployment_id == "7"))
+    assert pending.status == DeploymentStatus.PENDING
+
+    listed = runner.invoke(args=["deployment", "list", "--pending"])
+    assert "7" in listed.output and "pending" in listed.output
+    result = runner.invoke(args=["deployment", "approve", str(pending.registration_id), "7"])
+    assert result.exit_code == 0, result.output
+
+    response, _, _ = moodle.launch(client, "student_launch", deployment_id="7")
+    assert response.status_code == 303
+
+
+def test_auto_approve_lets_new_deployments_in(client, jwks_server, db):
+    from ..lti_platform import TestPlatform
+
+    canvas = TestPlatform(jwks_server, "canvas-auto", "https://canvas.instructure.com", "10000")
+    canvas.register(db, deployment_ids=(), auto_approve=True)
+    response, _, _ = canvas.launch(client, "student_launch", deployment_id="42:abc")
+    assert response.status_code == 303
+    deployment = db.scalar(select(Deployment).where(Deployment.deployment_id == "42:abc"))
+    assert deployment.status == DeploymentStatus.APPROVED
+
+
+def test_landing_page_needs_the_session_that_launched(client, moodle, app):
+    response, _, _ = moodle.launch(client, "student_launch")
+    other_browser = app.test_client()
+    page = other_browser.get(response.headers["Location"])
+    assert page.status_code == 401
+    assert "Your session has ended" in page.get_data(as_text=True)
