@@ -75,6 +75,7 @@ class Keyring:
 
     def public_jwks(self) -> dict:
         """The JWKS to publish: every key that is current or previous."""
+        self.current()  # an empty key set would only hide the missing setup step
         keys = []
         for key in self.keys():
             if key.status in ("current", "previous"):
