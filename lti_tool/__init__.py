@@ -1,45 +1,20 @@
-"""Digital capability modules for social work students, delivered over LTI 1.3."""
+"""Digital capability modules for social work students, delivered over LTI 1.3.
+
+The package root imports nothing heavy, so `lti_tool.content` stays usable without Flask.
+"""
 
 from __future__ import annotations
 
-import logging
+import typing as t
 
-from flask import Flask
-from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
+if t.TYPE_CHECKING:  # pragma: no cover
+    from flask import Flask
 
-from .config import Config, instance_secret_key
-
-csrf = CSRFProtect()
+    from .config import Config
 
 
-def create_app(config: Config | None = None) -> Flask:
-    """Build the app: configuration, database, blueprints, error pages. No I/O to the network."""
-    config = config or Config()
-    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
-    app.config.from_object(config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = instance_secret_key(config.INSTANCE_DIR)
-    if config.TRUSTED_PROXIES:
-        # Behind a proxy the scheme and host come from X-Forwarded-*, so cookies get Secure.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=config.TRUSTED_PROXIES,  # type: ignore
-                                x_host=config.TRUSTED_PROXIES)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def create_app(config: "Config | None" = None) -> "Flask":
+    """Build the Flask app (see lti_tool.app.create_app)."""
+    from .app import create_app as factory
 
-    from . import db, errors, sessions
-    from .lti import bp as lti_bp
-    from .main import bp as main_bp
-
-    db.init_app(app)
-    sessions.init_app(app)
-    csrf.init_app(app)
-    errors.init_app(app)
-    app.register_blueprint(main_bp)
-    app.register_blueprint(lti_bp)
-    if app.config["SANDBOX_ENABLED"]:
-        from .sandbox import bp as sandbox_bp
-
-        app.register_blueprint(sandbox_bp)
-    return app
+    return factory(config)

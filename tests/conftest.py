@@ -44,9 +44,10 @@ def database_url(request, tmp_path):
 
 def make_app(database_url: str, tmp_path, **overrides):
     """An app instance on the given database; several may share one database."""
-    config = TestConfig(INSTANCE_DIR=tmp_path / "instance", SQLALCHEMY_DATABASE_URL=database_url,
-                        KEYS_DIR=tmp_path / "keys", BASE_URL="http://localhost",
-                        TRUSTED_PROXIES=1, **overrides)
+    settings = {"INSTANCE_DIR": tmp_path / "instance", "SQLALCHEMY_DATABASE_URL": database_url,
+                "KEYS_DIR": tmp_path / "keys", "BASE_URL": "http://localhost",
+                "TRUSTED_PROXIES": 1, **overrides}
+    config = TestConfig(**settings)
     app = create_app(config)
     keyring = Keyring(config.KEYS_DIR)
     if not keyring.keys():
@@ -135,3 +136,28 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"NOTE: PostgreSQL tests were skipped ({_skipped_pg[0]}); SQLite tests ran.",
             yellow=True)
+
+
+@pytest.fixture
+def live_server(database_url, tmp_path):
+    """The tool served over real HTTP on loopback, with the sandbox set up; yields its URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from lti_tool.db import get_session
+    from lti_tool.sandbox import platform as sandbox
+
+    server = make_server("127.0.0.1", 0, None, threaded=True)
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    app = make_app(database_url, tmp_path, BASE_URL=base_url, TRUSTED_PROXIES=0)
+    server.app = app
+    sandbox.keyring(app.config["KEYS_DIR"]).generate()
+    with app.app_context():
+        sandbox.ensure_registration(get_session(), base_url)
+        get_session().commit()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base_url
+    server.shutdown()
+    app.extensions["lti_tool.engine"].dispose()

@@ -152,9 +152,20 @@ class LoginRedirect:
     cookie_max_age: int
 
 
+MAX_PARAM_LENGTH = 1000
+
+
+def readable(name: str, value: str) -> str:
+    """A request value the database can store: no NUL characters, not absurdly long."""
+    if "\x00" in value or len(value) > MAX_PARAM_LENGTH:
+        raise LtiError("unreadable_request",
+                       f"{name} has a NUL character or is over {MAX_PARAM_LENGTH} characters")
+    return value
+
+
 def login_params(source: t.Mapping[str, str]) -> dict[str, str]:
     """The OIDC login initiation parameters present in a GET query or POST form."""
-    return {k: source[k] for k in LOGIN_PARAMS if source.get(k)}
+    return {k: readable(k, source[k]) for k in LOGIN_PARAMS if source.get(k)}
 
 
 def begin_login(session: Session, params: t.Mapping[str, str],
@@ -269,6 +280,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = self.form.get("state")
         if not state or not self.form.get("id_token"):
             raise LtiError("missing_params", "launch without state or id_token")
+        readable("state", state)
         login = self.db.get(LoginState, state)
         if login is None:
             raise LtiError("expired_state", f"no login with state {state[:16]}…")

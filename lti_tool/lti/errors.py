@@ -25,6 +25,11 @@ CATALOGUE: dict[str, Problem] = {
         400, "The launch request was incomplete",
         "Your learning environment did not send everything needed to start the tool. "
         "Go back to your course and click the link again.", STUDENT),
+    "unreadable_request": Problem(
+        400, "The launch request could not be read",
+        "The request contained characters or values the tool cannot accept. Go back to "
+        "your course and click the link again; if it keeps happening, tell your "
+        "administrator.", STUDENT),
     "unknown_platform": Problem(
         400, "This learning environment is not registered",
         "The tool does not recognise the site or client this launch came from. "

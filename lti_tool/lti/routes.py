@@ -7,7 +7,7 @@ import logging
 from flask import (abort, current_app, make_response, redirect, render_template, request,
                    session, url_for)
 
-from .. import csrf
+from ..extensions import csrf
 from ..db import get_session
 from ..keys import Keyring, KeyringError
 from ..models import Launch

@@ -35,17 +35,26 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
     return launch
 
 
+def clean_text(value: object, limit: int) -> str | None:
+    """A string fit for any database column: NUL removed (PostgreSQL refuses it), cut to size."""
+    if value is None:
+        return None
+    return str(value).replace("\x00", "")[:limit] or None
+
+
 def record_failure(session: Session, error: LtiError) -> None:
     """Keep a refused launch for the admin console and log its technical reason."""
-    log.warning("LTI launch refused: code=%s issuer=%s client_id=%s deployment=%s reason=%s",
+    log.warning("LTI launch refused: code=%s issuer=%r client_id=%r deployment=%r reason=%s",
                 error.code, error.issuer, error.client_id, error.deployment_id, error.reason)
-    session.add(LaunchFailure(code=error.code, reason=error.reason[:2000], issuer=error.issuer,
-                              client_id=error.client_id, deployment_id=error.deployment_id))
+    session.add(LaunchFailure(code=error.code, reason=clean_text(error.reason, 2000) or "",
+                              issuer=clean_text(error.issuer, 500),
+                              client_id=clean_text(error.client_id, 500),
+                              deployment_id=clean_text(error.deployment_id, 500)))
 
 
 def _upsert_user(session: Session, registration_id: int, claims: dict) -> LtiUser:
     """The user by registration and sub; names and email only overwrite when sent."""
-    sub = str(claims["sub"])
+    sub = clean_text(claims["sub"], 255) or ""
     user = session.scalar(select(LtiUser).where(LtiUser.registration_id == registration_id,
                                                 LtiUser.sub == sub))
     if user is None:
@@ -54,7 +63,7 @@ def _upsert_user(session: Session, registration_id: int, claims: dict) -> LtiUse
     for field in ("name", "given_name", "family_name", "email"):
         value = claims.get(field)
         if isinstance(value, str) and value:
-            setattr(user, field, value[:320])
+            setattr(user, field, clean_text(value, 255 if field != "email" else 320))
     user.last_launch_at = utcnow()
     return user
 
@@ -64,14 +73,14 @@ def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> C
     data = claims.get(Claim.CONTEXT.value)
     if not isinstance(data, dict) or not data.get("id"):
         return None
-    context_id = str(data["id"])
+    context_id = clean_text(data["id"], 255) or ""
     context = session.scalar(select(Context).where(Context.deployment_id == deployment.id,
                                                    Context.context_id == context_id))
     if context is None:
         context = Context(deployment_id=deployment.id, context_id=context_id)
         session.add(context)
-    context.label = data.get("label") or context.label
-    context.title = data.get("title") or context.title
+    context.label = clean_text(data.get("label"), 255) or context.label
+    context.title = clean_text(data.get("title"), 500) or context.title
     context.types = list(data.get("type") or context.types or [])
     nrps = claims.get(Claim.NRPS.value)
     if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
@@ -98,14 +107,14 @@ def _upsert_resource_link(session: Session, context: Context, claims: dict) -> R
     data = claims.get(Claim.RESOURCE_LINK.value)
     if not isinstance(data, dict) or not data.get("id"):
         return None
-    link_id = str(data["id"])
+    link_id = clean_text(data["id"], 255) or ""
     link = session.scalar(select(ResourceLink).where(
         ResourceLink.context_id == context.id, ResourceLink.resource_link_id == link_id))
     if link is None:
         link = ResourceLink(context=context, resource_link_id=link_id)
         session.add(link)
-    link.title = data.get("title") or link.title
-    link.description = data.get("description") or link.description
+    link.title = clean_text(data.get("title"), 500) or link.title
+    link.description = clean_text(data.get("description"), 10000) or link.description
     custom = claims.get(Claim.CUSTOM.value)
     link.custom = dict(custom) if isinstance(custom, dict) else {}
     ags = claims.get(Claim.AGS_ENDPOINT.value)

@@ -7,7 +7,7 @@ import json
 from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
-from .. import csrf
+from ..extensions import csrf
 from ..db import get_session
 from ..keys import KeyringError
 from ..lti.urls import tool_urls

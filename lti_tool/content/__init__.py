@@ -1,0 +1,19 @@
+"""Content engine: load, validate, render and score capability modules (no Flask, no LTI)."""
+
+from .activities import (ACTIVITY_TYPES, Activity, Confidence, ElementScore, MultipleResponse, Reflection,
+                         Scenario, ScoreResult, SingleChoice, activity_type, word_count)
+from .errors import ContentError, InvalidAnswer, ModuleNotFound, PackageError, Problem, has_errors
+from .frameworks import Framework, FrameworkItem, load_frameworks
+from .library import (PACKAGES_ROOT, SHIPPED_FRAMEWORKS, SHIPPED_MODULES, ImportResult, Library,
+                      import_package, validate_package)
+from .markdown import render_markdown
+from .module import LoadResult, Module, ModuleScore, Page, Reference, load_module, semver_key
+
+__all__ = [
+    "ACTIVITY_TYPES", "Activity", "Confidence", "ContentError", "ElementScore", "Framework", "FrameworkItem",
+    "ImportResult", "InvalidAnswer", "Library", "LoadResult", "Module", "ModuleNotFound", "ModuleScore",
+    "MultipleResponse", "PACKAGES_ROOT", "PackageError", "Page", "Problem", "Reference", "Reflection",
+    "SHIPPED_FRAMEWORKS", "SHIPPED_MODULES", "Scenario", "ScoreResult", "SingleChoice", "activity_type",
+    "has_errors", "import_package", "load_frameworks", "load_module", "render_markdown", "semver_key",
+    "validate_package", "word_count",
+]

@@ -1,0 +1,5 @@
+"""Flask extensions created once and bound in the app factory."""
+
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()

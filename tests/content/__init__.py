@@ -1,0 +1,1 @@
+"""Tests of the content engine (lti_tool.content)."""
