@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app, migrate
+from .content.cli import content as content_cli
 from .db import get_session
 from .keys import Keyring, KeyringError
 from .models import DeploymentStatus
@@ -293,13 +294,4 @@ def sandbox_setup() -> None:
     click.echo(f"Sandbox platform registered as {row.issuer} (client {row.client_id}).")
 
 
-def _register_content() -> None:
-    """Add the content commands when the content engine is installed."""
-    try:
-        from .content.cli import content
-    except ImportError:  # pragma: no cover - the engine ships with the package
-        return
-    main.add_command(content)
-
-
-_register_content()
+main.add_command(content_cli)
