@@ -4,7 +4,7 @@ from .activities import (ACTIVITY_TYPES, Activity, Confidence, ElementScore, Mul
                          Scenario, ScoreResult, SingleChoice, activity_type, word_count)
 from .errors import ContentError, InvalidAnswer, ModuleNotFound, PackageError, Problem, has_errors
 from .frameworks import Framework, FrameworkItem, load_frameworks
-from .library import (PACKAGES_ROOT, SHIPPED_FRAMEWORKS, SHIPPED_MODULES, ImportResult, Library,
+from .library import (PACKAGES_ROOT, SHIPPED_FRAMEWORKS, SHIPPED_MODULES, ImportResult, Library, default_store,
                       import_package, validate_package)
 from .markdown import render_markdown
 from .module import LoadResult, Module, ModuleScore, Page, Reference, load_module, semver_key
@@ -14,6 +14,6 @@ __all__ = [
     "ImportResult", "InvalidAnswer", "Library", "LoadResult", "Module", "ModuleNotFound", "ModuleScore",
     "MultipleResponse", "PACKAGES_ROOT", "PackageError", "Page", "Problem", "Reference", "Reflection",
     "SHIPPED_FRAMEWORKS", "SHIPPED_MODULES", "Scenario", "ScoreResult", "SingleChoice", "activity_type",
-    "has_errors", "import_package", "load_frameworks", "load_module", "render_markdown", "semver_key",
+    "default_store", "has_errors", "import_package", "load_frameworks", "load_module", "render_markdown", "semver_key",
     "validate_package", "word_count",
 ]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from .errors import Problem, display_path
-from .frameworks import load_framework, load_frameworks, check_crosswalks
-from .library import SHIPPED_FRAMEWORKS, SHIPPED_MODULES, Library, import_package, shipped_module_dirs, validate_package
+from .frameworks import check_crosswalks, load_framework, load_frameworks
+from .library import (SHIPPED_FRAMEWORKS, SHIPPED_MODULES, Library, default_store, import_package,
+                      shipped_module_dirs, validate_package)
 from .module import MODULE_FILE
 
-DEFAULT_STORE = os.environ.get("LTI_TOOL_CONTENT_STORE", "instance/content")
 
 
 def _targets(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
@@ -78,7 +77,7 @@ def validate_cmd(paths: tuple[Path, ...], basic: bool) -> None:
 
 
 @content.command("list")
-@click.option("--store", type=click.Path(path_type=Path), default=DEFAULT_STORE, show_default=True,
+@click.option("--store", type=click.Path(path_type=Path), default=default_store, show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
               help="Folder holding imported and served versions.")
 def list_cmd(store: Path) -> None:
     """List modules: id, version, minutes and alignment."""
@@ -96,7 +95,7 @@ def list_cmd(store: Path) -> None:
 
 @content.command("import")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=DEFAULT_STORE, show_default=True,
+@click.option("--store", type=click.Path(path_type=Path), default=default_store, show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
               help="Folder holding imported and served versions.")
 @click.option("--basic", is_flag=True, help="Skip the shipped-set quality rules.")
 def import_cmd(source: Path, store: Path, basic: bool) -> None:

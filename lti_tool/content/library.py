@@ -17,12 +17,20 @@ from .packages import copy_package, open_package
 
 log = logging.getLogger(__name__)
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The repository's content_packages/ unless the deployment points elsewhere (an installed wheel
-# does not carry it).
-PACKAGES_ROOT = Path(os.environ.get("LTI_TOOL_CONTENT_PACKAGES")
-                     or Path(__file__).resolve().parents[2] / "content_packages")
+# does not carry it); same variable as the app's Config.CONTENT_DIR.
+PACKAGES_ROOT = Path(os.environ.get("LTI_TOOL_CONTENT_DIR") or PROJECT_ROOT / "content_packages")
 SHIPPED_MODULES = PACKAGES_ROOT / "modules"
 SHIPPED_FRAMEWORKS = PACKAGES_ROOT / "frameworks"
+
+
+def default_store() -> Path:
+    """The store the app uses: $LTI_TOOL_CONTENT_STORE, else <instance dir>/content."""
+    store = os.environ.get("LTI_TOOL_CONTENT_STORE")
+    if store:
+        return Path(store)
+    return Path(os.environ.get("LTI_TOOL_INSTANCE_DIR") or PROJECT_ROOT / "instance") / "content"
 
 
 def shipped_module_dirs(modules_dir: Path = SHIPPED_MODULES) -> list[Path]:
@@ -50,6 +58,12 @@ class Library:
             if result.module is not None:
                 self._shipped[result.module.id] = result.module
 
+    @classmethod
+    def from_packages(cls, packages_root: Path, store: Path | None = None, *, strict: bool = True) -> Library:
+        """A library over ``<packages_root>/modules`` and ``<packages_root>/frameworks``."""
+        root = Path(packages_root)
+        return cls(store, modules_dir=root / "modules", frameworks_dir=root / "frameworks", strict=strict)
+
     def _store_versions(self, module_id: str) -> list[str]:
         if self.store is None or not MODULE_ID_RE.match(module_id):
             return []
@@ -74,17 +88,26 @@ class Library:
         return sorted(found, key=semver_key)
 
     def modules(self) -> list[Module]:
-        """The latest loadable version of every module, by id (what the picker shows)."""
+        """The latest loadable version of every module, by id (what the picker shows; writes nothing)."""
         out = []
         for mid in self.ids():
             try:
-                out.append(self.get(mid))
+                out.append(self._find(mid, None))
             except ModuleNotFound:
                 continue
         return out
 
     def get(self, module_id: str, version: str | None = None) -> Module:
-        """The module at ``version`` (default: the latest by semver); raises ModuleNotFound."""
+        """The module to serve at ``version`` (default: the latest by semver); raises ModuleNotFound.
+
+        Serving a shipped module copies it into the store first, so that version stays available.
+        """
+        module = self._find(module_id, version)
+        if self._shipped.get(module_id) is module:
+            self._snapshot(module)
+        return module
+
+    def _find(self, module_id: str, version: str | None) -> Module:
         candidates = [version] if version is not None else list(reversed(self.versions(module_id)))
         for v in candidates:
             module = self._load(module_id, v)
@@ -96,7 +119,6 @@ class Library:
     def _load(self, module_id: str, version: str) -> Module | None:
         shipped = self._shipped.get(module_id)
         if shipped is not None and shipped.version == version:
-            self._snapshot(shipped)
             return shipped
         key = (module_id, version)
         if key not in self._stored:

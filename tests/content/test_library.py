@@ -189,3 +189,13 @@ def test_library_skips_broken_modules_and_keeps_their_problems(tmp_path):
     library = Library(None, modules_dir=shipped)
     assert [m.id for m in library.modules()] == ["fx-online-safety"]
     assert any(p.path.parent.name == "cycle" and p.is_error for p in library.problems)
+
+
+def test_listing_writes_nothing(tmp_path):
+    shipped, store = tmp_path / "modules", tmp_path / "store"
+    shutil.copytree(GOOD, shipped / GOOD.name)
+    library = Library(store, modules_dir=shipped)
+    assert [m.id for m in library.modules()] == ["fx-online-safety"]
+    assert not store.exists()
+    library.get("fx-online-safety")
+    assert (store / "fx-online-safety" / "1.0.0" / "module.yaml").is_file()

@@ -121,3 +121,24 @@ def test_landing_page_needs_the_session_that_launched(client, moodle, app):
     page = other_browser.get(response.headers["Location"])
     assert page.status_code == 401
     assert "Your session has ended" in page.get_data(as_text=True)
+
+
+def test_moodle_deep_linking_request_is_accepted_and_recorded(client, moodle, db):
+    response, _, _ = moodle.launch(client, "deeplink_request", login_hint="3")
+    assert response.status_code == 303
+    launch = db.scalar(select(Launch))
+    assert launch.message_type == "LtiDeepLinkingRequest"
+    assert launch.resource_link is None  # deep linking has no link yet
+    settings = launch.claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"]
+    assert settings["deep_link_return_url"].endswith("sesskey=dTL5L74Cnd")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Hello Tina Teacher, lecturer view" in html
+    assert "<code>module=r4-online-safeguarding</code>" in html
+
+
+def test_deep_linking_request_without_return_settings_is_refused(client, moodle, db):
+    def no_settings(claims):
+        claims.pop("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings")
+    response, _, _ = moodle.launch(client, "deeplink_request", mutate=no_settings)
+    assert response.status_code == 400
+    assert "missing required information" in response.get_data(as_text=True)
