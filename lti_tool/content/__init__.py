@@ -1,4 +1,11 @@
-"""Content engine: load, validate, render and score capability modules (no Flask, no LTI)."""
+"""Content engine: load, validate, render and score capability modules (no Flask, no LTI).
+
+Entry points for the app: ``Library.from_packages(CONTENT_DIR, CONTENT_STORE)`` once, then
+``library.modules()`` (picker), ``library.get(id, version)`` (serve or re-score),
+``module.render_step(i, asset_url)``, ``module.activity(id).render/feedback/score``,
+``module.score(answers, marks=..., completion_credit=...)``, ``module.asset_path(rel)`` and
+``import_package(path_or_zip, store)``. Malformed answers raise ``InvalidAnswer``.
+"""
 
 from .activities import (ACTIVITY_TYPES, Activity, Confidence, ElementScore, MultipleResponse, Reflection,
                          Scenario, ScoreResult, SingleChoice, activity_type, word_count)

@@ -73,11 +73,12 @@ def validate_cmd(paths: tuple[Path, ...], basic: bool) -> None:
                f"{errors} error(s), {warnings} warning(s)")
     click.echo(summary)
     if errors:
-        raise SystemExit(1)
+        click.get_current_context().exit(1)  # problems are already printed; no extra "Error:" line
 
 
 @content.command("list")
-@click.option("--store", type=click.Path(path_type=Path), default=default_store, show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
+@click.option("--store", type=click.Path(path_type=Path), default=default_store,
+              show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
               help="Folder holding imported and served versions.")
 def list_cmd(store: Path) -> None:
     """List modules: id, version, minutes and alignment."""
@@ -95,7 +96,8 @@ def list_cmd(store: Path) -> None:
 
 @content.command("import")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=default_store, show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
+@click.option("--store", type=click.Path(path_type=Path), default=default_store,
+              show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
               help="Folder holding imported and served versions.")
 @click.option("--basic", is_flag=True, help="Skip the shipped-set quality rules.")
 def import_cmd(source: Path, store: Path, basic: bool) -> None:

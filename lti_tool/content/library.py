@@ -50,7 +50,7 @@ class Library:
         self.problems: list[Problem] = []
         self.frameworks: dict[str, Framework] = load_frameworks(Path(frameworks_dir), self.problems)
         self._shipped: dict[str, Module] = {}
-        self._stored: dict[tuple[str, str], Module] = {}
+        self._stored: dict[tuple[str, str], Module | None] = {}
         self._snapshotted: set[tuple[str, str]] = set()
         for folder in shipped_module_dirs(self.modules_dir):
             result = load_module(folder, self.frameworks, strict=strict)
@@ -129,9 +129,7 @@ class Library:
             result = load_module(self.store / module_id / version, self.frameworks, strict=False,
                                  expected_id=module_id, expected_version=version)
             self.problems.extend(result.problems)
-            if result.module is None:
-                return None
-            self._stored[key] = result.module
+            self._stored[key] = result.module  # None too: report a broken copy once, not per request
         return self._stored[key]
 
     def _snapshot(self, module: Module) -> None:

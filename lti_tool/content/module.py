@@ -231,6 +231,7 @@ def load_module(folder: Path, frameworks: Mapping[str, Framework], *, strict: bo
     if module is not None:
         _check_module(module, data, ctx)
         _check_sensitive(module, data, ctx)
+    problems.sort(key=lambda p: (p.path != path, str(p.path), p.line or 0))  # module.yaml first, by line
     if module is None or has_errors(problems):
         return LoadResult(None, problems)
     return LoadResult(_with_digest(module), problems)
@@ -262,7 +263,8 @@ def _build(data: YMap, ctx: Context, expected_id: str, expected_version: str | N
 
     levels = []
     pcf = ctx.frameworks.get("pcf-2018")
-    for lvl, line in f.id_list("pcf_levels", required=ctx.strict):
+    for lvl, line in f.id_list("pcf_levels", required=ctx.strict,
+                               what="the PCF levels it suits, e.g. pcf_levels: [L1, L2, L3, L4]"):
         if pcf and lvl not in pcf.level_ids:
             src.error(line, f"pcf_levels: '{lvl}' is not a pcf-2018 level; use {', '.join(pcf.level_ids)}")
         levels.append(lvl)
@@ -438,7 +440,7 @@ def _check_module(module: Module, data: YMap, ctx: Context) -> None:
                               "scenario with three or more decision points on every path")
     if not any(isinstance(a, Reflection) for a in module.activities):
         src.error(steps_line, "the module has no reflection; shipped modules need one")
-    if not module.confidence.statements:
+    if not module.confidence.statements and "confidence" in data:  # absent: already reported
         src.error(data.line_of("confidence"), "the module has no confidence statements; add at least one "
                                               "'- {id: c1, element: R4, text: I can ...}'")
 

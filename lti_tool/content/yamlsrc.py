@@ -269,9 +269,9 @@ class Fields:
             return None
         return value
 
-    def id_list(self, key: str, required: bool = True) -> list[tuple[str, int]]:
+    def id_list(self, key: str, required: bool = True, what: str = "") -> list[tuple[str, int]]:
         """A list of identifiers, each with its line."""
-        items = self.seq(key, required)
+        items = self.seq(key, required, what)
         if items is None:
             return []
         out = []

@@ -63,7 +63,8 @@ def test_strict_profile_adds_shipped_set_rules(frameworks):
     assert (12, "the module has 1 scored activities; shipped modules need at least 6") in messages
     assert any(line == 12 and "no scenario" in m for line, m in messages)
     assert any(line == 12 and "no reflection" in m for line, m in messages)
-    assert any("no confidence" in m for _, m in messages)
+    assert (2, "module.yaml has no 'confidence'; add confidence statements ('- {id: c1, element: R4, text: ...}')") \
+        in messages
 
 
 def test_good_fixture_is_clean_in_both_profiles(frameworks, good_module):
@@ -90,9 +91,9 @@ def test_duplicate_yaml_key_is_reported_with_both_lines(frameworks, good_copy):
 def test_missing_page_file(frameworks, good_copy):
     (good_copy / "pages" / "03-responding.md").unlink()
     problems = load_module(good_copy, frameworks).problems
-    assert [(p.path, p.line) for p in problems] == [(good_copy / "module.yaml", 58),  # the page entry
-                                                    (good_copy / "module.yaml", 24)]  # steps: now 2 pages
-    assert problems[0].message.startswith("page file 'pages/03-responding.md' does not exist")
+    assert [(p.path, p.line) for p in problems] == [(good_copy / "module.yaml", 24),  # steps: now 2 pages
+                                                    (good_copy / "module.yaml", 58)]  # the page entry
+    assert problems[1].message.startswith("page file 'pages/03-responding.md' does not exist")
 
 
 def test_missing_image_file(frameworks, good_copy):
@@ -148,6 +149,6 @@ def test_missing_activity_type(frameworks, good_copy):
     edit(good_copy / "module.yaml", "      type: reflection\n", "")
     problems = load_module(good_copy, frameworks).problems
     # the activity is dropped, so the strict rules also miss it
-    assert [(p.line, p.message.split(";")[0]) for p in problems] == [(100, "activity 'r1' has no 'type'"),
-                                                                     (24, "the module has 5 scored activities"),
-                                                                     (24, "the module has no reflection")]
+    assert [(p.line, p.message.split(";")[0]) for p in problems] == [(24, "the module has 5 scored activities"),
+                                                                     (24, "the module has no reflection"),
+                                                                     (100, "activity 'r1' has no 'type'")]
