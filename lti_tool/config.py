@@ -31,7 +31,10 @@ def instance_secret_key(instance_dir: Path) -> str:
     instance_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     # Create with 0600 from the start so the key is never world-readable.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
