@@ -27,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import db, errors, sessions
+    from .learner import bp as learner_bp
     from .lti import bp as lti_bp
     from .main import bp as main_bp
 
@@ -36,6 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(lti_bp)
+    app.register_blueprint(learner_bp)
     if app.config["SANDBOX_ENABLED"]:
         from .sandbox import bp as sandbox_bp
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -9,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from . import create_app, migrate
 from .content.cli import content as content_cli
 from .db import get_session
+from .invites import create_invite, register_url
 from .keys import Keyring, KeyringError
 from .models import DeploymentStatus
 from .registrations import (RegistrationError, add_deployment, add_platform, get_platform,
@@ -153,6 +156,24 @@ def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
     session.commit()
     click.echo(f"Registered platform {row.id}: {row.name} ({row.issuer}, client {row.client_id})"
                f" with {len(deployment_ids)} deployment(s).")
+
+
+@platform.command("register-link")
+@click.option("--expires-in", "hours", type=click.FloatRange(0, 24 * 30, min_open=True),
+              default=24, show_default=True, help="Hours until the link stops working.")
+@click.option("--note", default=None, help="What the link is for, e.g. the site it was sent to.")
+@with_appcontext
+def platform_register_link(hours: float, note: str | None) -> None:
+    """Print a one-time Dynamic Registration URL for a platform's "Tool URL" field."""
+    if note and len(note) > 500:
+        raise click.BadParameter("at most 500 characters, please", param_hint="--note")
+    session = get_session()
+    invite, token = create_invite(session, lifetime=timedelta(hours=hours), note=note)
+    session.commit()
+    click.echo(register_url(current_app.config["BASE_URL"], token))
+    click.echo(f"One-time link {invite.id}, valid until "
+               f"{invite.expires_at:%Y-%m-%d %H:%M} UTC. In Moodle, paste it into Manage tools' "
+               "Tool URL box and click Add LTI Advantage.", err=True)
 
 
 @platform.command("list")

@@ -90,11 +90,14 @@ def runner(app):
 
 @pytest.fixture
 def db(app):
-    """A database session inside an app context."""
-    from lti_tool.db import get_session
+    """A database session of the test's own, outside any app context.
 
-    with app.app_context():
-        yield get_session()
+    Pushing an app context here would make every request of the test share it (and so `g`,
+    the CSRF token and the request's database session), hiding real per-request behaviour.
+    """
+    session = app.extensions["lti_tool.sessionmaker"]()
+    yield session
+    session.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
-"""LTI protocol endpoints: OIDC login, launch and the tool's JWKS."""
+"""LTI protocol endpoints: OIDC login, launch, the tool's JWKS and Dynamic Registration."""
 
 from flask import Blueprint
 
 bp = Blueprint("lti", __name__)
 
-from . import routes  # noqa: E402,F401  (routes register on bp)
+from . import dynreg_routes, routes  # noqa: E402,F401  (routes register on bp)

@@ -81,6 +81,9 @@ def landing(launch_id: str):
     """The page after a launch, greeting the user by role."""
     record = current_launch(launch_id)
     role = primary_role(roles_of(record.roles))
+    if record.resource_link is not None and role in (Role.LEARNER, None):
+        # Students go straight to their module, resuming where they left off.
+        return redirect(url_for("learner.start", launch_id=launch_id))
     claims = record.claims
     return render_template(
         "lti/landing.html", launch=record, role=role, Role=Role,

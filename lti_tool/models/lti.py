@@ -91,6 +91,9 @@ class ResourceLink(CreatedMixin, Base):
     ags_lineitems_url: Mapped[str | None] = mapped_column(String(1000))
     ags_lineitem_url: Mapped[str | None] = mapped_column(String(1000))
     ags_scopes: Mapped[list] = mapped_column(default=list)
+    # The module this link delivers and how it is marked (set by a lecturer or deep linking).
+    module_id: Mapped[str | None] = mapped_column(String(100))
+    settings: Mapped[dict] = mapped_column(default=dict)
 
     context: Mapped[Context] = relationship()
 

@@ -53,7 +53,11 @@ USERS = {
 }
 LINKS = {
     "welcome": {"id": "sandbox-link-welcome", "title": "Digital capabilities: getting started",
-                "description": "The module chosen for this link."},
+                "description": "The introduction module.", "module": "intro-digital-social-work"},
+    "safeguarding": {"id": "sandbox-link-safeguarding", "title": "Online safeguarding",
+                     "description": "Element R4.", "module": "r4-online-safeguarding"},
+    "unset": {"id": "sandbox-link-unset", "title": "A new activity (no module chosen yet)",
+              "description": "Shows what happens before a lecturer picks a module."},
 }
 
 
@@ -132,9 +136,10 @@ def id_token_claims(base_url: str, user_key: str, link_key: str | None, nonce: s
             "deep_link_return_url": f"{iss}/deep-link-return",
             "data": secrets.token_urlsafe(8)}
     else:
-        link = LINKS[link_key or "welcome"]
+        link = LINKS.get(link_key or "welcome", LINKS["welcome"])
         claims[Claim.MESSAGE_TYPE.value] = "LtiResourceLinkRequest"
-        claims[Claim.RESOURCE_LINK.value] = link
+        claims[Claim.RESOURCE_LINK.value] = {k: link[k] for k in ("id", "title", "description")}
         claims[Claim.AGS_ENDPOINT.value]["lineitem"] = f"{iss}/lineitems/{link['id']}"
-        claims[Claim.CUSTOM.value] = {}
+        # Like a Moodle activity's custom parameters: the module this link delivers.
+        claims[Claim.CUSTOM.value] = {"module": link["module"]} if link.get("module") else {}
     return claims

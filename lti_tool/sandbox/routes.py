@@ -24,10 +24,22 @@ def index():
         Registration.issuer == sandbox.issuer(base),
         Registration.client_id == sandbox.CLIENT_ID)) is not None
     return render_template("sandbox/index.html", users=sandbox.USERS, links=sandbox.LINKS,
-                           course=sandbox.COURSE, registered=registered,
-                           login_url=tool_urls(base)["login"], iss=sandbox.issuer(base),
-                           client_id=sandbox.CLIENT_ID, deployment_id=sandbox.DEPLOYMENT_ID,
-                           launch_url=tool_urls(base)["launch"], hint=sandbox.message_hint)
+                           course=sandbox.COURSE, registered=registered)
+
+
+@bp.post("/start")
+def start():
+    """Initiate a login as the chosen person for the chosen link, as a VLE's launch page does."""
+    base = current_app.config["BASE_URL"]
+    user_key, link_key = request.form.get("user"), request.form.get("link")
+    if user_key not in sandbox.USERS or link_key not in sandbox.LINKS:
+        abort(400, "Choose a person and an activity from the sandbox page.")
+    fields = {"iss": sandbox.issuer(base), "login_hint": sandbox.USERS[user_key].sub,
+              "target_link_uri": tool_urls(base)["launch"],
+              "lti_message_hint": sandbox.message_hint(user_key, link_key),
+              "client_id": sandbox.CLIENT_ID, "lti_deployment_id": sandbox.DEPLOYMENT_ID}
+    return render_template("sandbox/autopost.html", action=tool_urls(base)["login"],
+                           fields=fields)
 
 
 @bp.get("/jwks.json")

@@ -16,8 +16,9 @@ def test_student_and_lecturer_launch_in_the_iframe_with_the_keyboard(page, live_
     button = page.get_by_role("button", name="Launch as student")
     button.focus()
     page.keyboard.press("Enter")
-    # The frame first shows the cookie check ("Opening the activity…"), then the tool.
-    expect(frame.get_by_role("heading", level=1)).to_have_text("Hello Sam Okafor")
+    # The frame first shows the cookie check ("Opening the activity…"), then the module.
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        "Before you start: how confident are you?")
 
     page.get_by_role("button", name="Launch as lecturer").click()
     expect(frame.get_by_role("heading", level=1)).to_have_text(

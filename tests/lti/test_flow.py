@@ -75,8 +75,8 @@ def test_login_served_by_one_instance_and_launch_by_another(database_url, tmp_pa
     token = moodle.sign(moodle.claims(moodle_claims("student_launch"), auth))
     response = browser_two.post("/lti/launch", data={"id_token": token, "state": auth["state"]})
     assert response.status_code == 303
-    assert "Hello Sam Student" in browser_two.get(response.headers["Location"]).get_data(
-        as_text=True)
+    landing = browser_two.get(response.headers["Location"], follow_redirects=True)
+    assert "Hello Sam Student" in landing.get_data(as_text=True)
 
     for instance in (browser_one, browser_two):
         instance.set_cookie(cookie, auth["state"])

@@ -11,14 +11,18 @@ import requests
 from ..forms import forms
 
 
-def sandbox_launch(base_url: str, who: str) -> requests.Response:
-    """Click 'Launch as …' on the sandbox page and follow the flow as a browser would."""
+def sandbox_launch(base_url: str, who: str, link: str = "welcome") -> requests.Response:
+    """Choose an activity, click 'Launch as …' and follow the flow as a browser would."""
     browser = requests.Session()
     page = browser.get(f"{base_url}/sandbox/")
     assert page.status_code == 200
-    form = next(f for f in forms(page.text) if f["fields"].get("login_hint") == who)
-    assert form["action"] == f"{base_url}/lti/login"
-    auth_page = browser.post(form["action"], data=form["fields"])
+    form = forms(page.text)[0]
+    started = browser.post(f"{base_url}/sandbox/start", data={
+        "csrf_token": form["fields"]["csrf_token"], "user": who, "link": link})
+    login = forms(started.text)[0]  # the VLE's page that initiates the OIDC login
+    assert login["action"] == f"{base_url}/lti/login"
+    assert login["fields"]["login_hint"].startswith("sandbox-")
+    auth_page = browser.post(login["action"], data=login["fields"])
     assert auth_page.url.startswith(f"{base_url}/sandbox/auth?")
     post_back = forms(auth_page.text)[0]
     assert post_back["action"] == f"{base_url}/lti/launch"
@@ -31,16 +35,22 @@ def sandbox_launch(base_url: str, who: str) -> requests.Response:
     return browser.post(post_back["action"], data=post_back["fields"])
 
 
-@pytest.mark.parametrize("who, greeting", [
-    ("sandbox-student-1", "Hello Sam Okafor"),
-    ("sandbox-lecturer-1", "Hello Tina Morgan, lecturer view"),
-    ("sandbox-admin-1", "Hello Ada Lovell, administrator view"),
+@pytest.mark.parametrize("who, path, greeting", [
+    ("student", r"/l/[\w-]+/step/0$", "Before you start: how confident are you?"),
+    ("lecturer", r"/launch/[\w-]+$", "Hello Tina Morgan, lecturer view"),
+    ("admin", r"/launch/[\w-]+$", "Hello Ada Lovell, administrator view"),
 ])
-def test_sandbox_launches_each_role_through_the_real_flow(live_server, who, greeting):
+def test_sandbox_launches_each_role_through_the_real_flow(live_server, who, path, greeting):
     landing = sandbox_launch(live_server, who)
     assert landing.status_code == 200
-    assert re.search(r"/launch/[\w-]+$", landing.url)
+    assert re.search(path, landing.url), landing.url
     assert greeting in landing.text
+
+
+def test_sandbox_link_without_module_shows_not_set_up(live_server):
+    landing = sandbox_launch(live_server, "student", link="unset")
+    assert "This activity is not set up yet" in landing.text
+    assert "Hello Sam Okafor" in landing.text
 
 
 def test_sandbox_auth_refuses_a_foreign_redirect_uri(live_server):

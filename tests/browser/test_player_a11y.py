@@ -1,0 +1,117 @@
+"""A module taken with the keyboard only in Chromium; axe-core checks player, summary, profile."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+expect = sync_api.expect
+pytestmark = pytest.mark.browser
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                              "wcag22aa"]}}
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.2 AA violations on the page, as readable lines."""
+    results = axe_module.Axe().run(page, options=WCAG)
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+            for v in results.response["violations"]]
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the focused element matches `selector`, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)",
+                         selector):
+            return
+    raise AssertionError(f"could not reach {selector} with the keyboard")
+
+
+def activate(page, selector: str) -> None:
+    """Tab to a button or link and press Enter, waiting for the page it leads to."""
+    tab_to(page, selector)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def choose_radio(page, name: str, value: str) -> None:
+    """Tab into a radio group and move the selection with the arrow keys."""
+    tab_to(page, f"input[name='{name}']")
+    for _ in range(12):
+        if page.evaluate("v => document.activeElement.value === v", value):
+            page.keyboard.press("Space")
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"no option {value} in {name}")
+
+
+def test_module_by_keyboard_with_zero_axe_violations(page, live_server):
+    from lti_tool.content import Library
+
+    module = Library(store=Path(tempfile.mkdtemp())).get("r4-online-safeguarding")
+    page.goto(f"{live_server}/sandbox/")
+    page.select_option("#link", "safeguarding")
+    page.evaluate("document.querySelector('form.sandbox-launch').target = '_self'")
+    page.get_by_role("button", name="Launch as student").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Before you start: how confident are you?")
+    violations = {"confidence": axe_violations(page)}
+
+    def rate_all(value: str) -> None:
+        for statement in module.confidence.statements:
+            choose_radio(page, f"rating-{statement.id}", value)
+        activate(page, "button[type=submit]")
+
+    def next_step() -> None:
+        activate(page, "nav.step-nav a.button:not(.secondary)")
+
+    rate_all("3")
+    for index, item in enumerate(module.steps, start=1):
+        expect(page.locator("#progress-label")).to_have_text(f"Step {index + 1} of 15")
+        kind = getattr(item, "type", "page")
+        if kind == "page":
+            violations.setdefault("page", axe_violations(page))
+        elif kind == "single_choice":
+            choose_radio(page, "choice", item.best_answer())
+            activate(page, "button[type=submit]")
+            expect(page.get_by_text("Your answer: right.")).to_be_visible()
+            violations.setdefault("feedback", axe_violations(page))
+        elif kind == "multiple_response":
+            for option_id in sorted(item.best_answer()):
+                tab_to(page, f"input[name=choice][value='{option_id}']")
+                page.keyboard.press("Space")
+            activate(page, "button[type=submit]")
+            expect(page.get_by_role("status")).to_contain_text("You scored 2 out of 2")
+        elif kind == "scenario":
+            violations.setdefault("scenario", axe_violations(page))
+            for choice in item.best_answer():
+                choose_radio(page, "choice", choice)
+                activate(page, "button[type=submit]")
+            expect(page.get_by_role("status")).to_contain_text("You scored 4 out of 4")
+        elif kind == "reflection":
+            tab_to(page, "textarea")
+            page.keyboard.type("I would listen calmly and follow procedures. " * 20)
+            activate(page, "button[type=submit]")
+            expect(page.get_by_role("status")).to_contain_text("Saved:")
+            violations.setdefault("reflection", axe_violations(page))
+        next_step()
+    rate_all("4")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ready to submit?")
+    activate(page, "button[type=submit]")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Your result")
+    # Everything right but the reflection, which waits for marking: 11 of 14 -> 79%.
+    expect(page.locator(".big-score")).to_contain_text("79%")
+    violations["summary"] = axe_violations(page)
+
+    page.goto(page.url.rsplit("/attempts", 1)[0] + "/profile")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My capability profile")
+    violations["profile"] = axe_violations(page)
+    page.set_viewport_size({"width": 375, "height": 740})  # a phone
+    violations["profile-phone"] = axe_violations(page)
+
+    assert {where: found for where, found in violations.items() if found} == {}

@@ -1,0 +1,33 @@
+"""Fixtures for the progress service tests: the shipped frameworks and a teaching-module map."""
+
+from __future__ import annotations
+
+import pytest
+
+from lti_tool.content import Library, load_frameworks
+from lti_tool.content.library import SHIPPED_FRAMEWORKS
+from lti_tool.progress import TeachingModule
+
+from .helpers import DCS_ELEMENTS
+
+
+@pytest.fixture(scope="session")
+def frameworks():
+    """The shipped frameworks (dcs-2020 with its crosswalk, pcf-2018, hee-dcf-2018, qaa)."""
+    problems = []
+    loaded = load_frameworks(SHIPPED_FRAMEWORKS, problems)
+    assert problems == []
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def teaching():
+    """A small modules_by_element map: one focused module per element, then an overview."""
+    return {e: [TeachingModule(f"{e.lower()}-module", f"Module for {e}"), TeachingModule("intro", "Introduction")]
+            for e in DCS_ELEMENTS}
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory) -> Library:
+    """The shipped modules, with a private store for the versions it serves."""
+    return Library(store=tmp_path_factory.mktemp("content-store"))
