@@ -164,3 +164,15 @@ def live_server(database_url, tmp_path):
     yield base_url
     server.shutdown()
     app.extensions["lti_tool.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def frameworks():
+    """The shipped framework files, which must load without problems."""
+    from lti_tool.content import load_frameworks
+    from lti_tool.content.library import SHIPPED_FRAMEWORKS
+
+    problems: list = []
+    loaded = load_frameworks(SHIPPED_FRAMEWORKS, problems)
+    assert problems == []
+    return loaded

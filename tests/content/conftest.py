@@ -7,19 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lti_tool.content import Module, load_frameworks, load_module
-from lti_tool.content.library import SHIPPED_FRAMEWORKS
+from lti_tool.content import Module, load_module
 
 from .helpers import GOOD
-
-
-@pytest.fixture(scope="session")
-def frameworks():
-    """The shipped frameworks, which must load without problems."""
-    problems = []
-    loaded = load_frameworks(SHIPPED_FRAMEWORKS, problems)
-    assert problems == []
-    return loaded
 
 
 @pytest.fixture(scope="session")

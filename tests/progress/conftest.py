@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lti_tool.content import Library, load_frameworks
-from lti_tool.content.library import SHIPPED_FRAMEWORKS
+from lti_tool.content import Library
 from lti_tool.progress import TeachingModule
 
 from .helpers import DCS_ELEMENTS
-
-
-@pytest.fixture(scope="session")
-def frameworks():
-    """The shipped frameworks (dcs-2020 with its crosswalk, pcf-2018, hee-dcf-2018, qaa)."""
-    problems = []
-    loaded = load_frameworks(SHIPPED_FRAMEWORKS, problems)
-    assert problems == []
-    return loaded
 
 
 @pytest.fixture(scope="session")
