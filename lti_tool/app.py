@@ -27,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import db, errors, sessions
+    from .admin import bp as admin_bp
+    from .classview import bp as classview_bp
+    from .instructor import bp as instructor_bp
     from .learner import bp as learner_bp
     from .lti import bp as lti_bp
     from .main import bp as main_bp
@@ -38,6 +41,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)
+    app.register_blueprint(classview_bp)
+    app.register_blueprint(instructor_bp)
+    app.register_blueprint(admin_bp)
     if app.config["SANDBOX_ENABLED"]:
         from .sandbox import bp as sandbox_bp
 

@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app, migrate
 from .content.cli import content as content_cli
+from .grades.cli import grades as grades_cli
 from .db import get_session
 from .invites import create_invite, register_url
 from .keys import Keyring, KeyringError
@@ -316,3 +317,8 @@ def sandbox_setup() -> None:
 
 
 main.add_command(content_cli)
+main.add_command(grades_cli)
+
+from .admin.cli import install as install_admin_commands  # noqa: E402
+
+install_admin_commands(main, platform)

@@ -66,6 +66,12 @@ class Config:
         # Proxy hops whose X-Forwarded-Proto/Host are honoured (0 when serving directly).
         self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "1") or 0)
         self.HTTP_TIMEOUT = float(_env("HTTP_TIMEOUT", "10") or 10)
+        # Right after a submit, try to send the grade before the page answers (short timeouts;
+        # what fails stays queued for `lti-tool grades work`).
+        self.GRADES_DELIVER_INLINE = _flag("GRADES_DELIVER_INLINE", default=True)
+        # Admin console sessions end after this many seconds idle, and after the maximum.
+        self.ADMIN_SESSION_IDLE = int(_env("ADMIN_SESSION_IDLE", "1800") or 1800)
+        self.ADMIN_SESSION_MAX = int(_env("ADMIN_SESSION_MAX", "43200") or 43200)
         self.WTF_CSRF_TIME_LIMIT = None
         self.TESTING = False
 
@@ -77,6 +83,8 @@ class TestConfig(Config):
         super().__init__()
         self.TESTING = True
         self.SANDBOX_ENABLED = True
+        # Tests reach no network but loopback: those that deliver inline switch it on.
+        self.GRADES_DELIVER_INLINE = False
         self.SECRET_KEY = "test-secret-key"
         self.WTF_CSRF_ENABLED = True
         for key, value in overrides.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import select, update
@@ -43,6 +43,20 @@ def create_invite(session: Session, *, lifetime: timedelta = DEFAULT_LIFETIME,
     session.add(invite)
     session.flush()
     return invite, token
+
+
+def invite_state(invite: RegistrationInvite, now: datetime | None = None) -> str:
+    """"used", "expired" or "open"."""
+    if invite.used_at is not None:
+        return "used"
+    return "expired" if invite.expires_at <= (now or utcnow()) else "open"
+
+
+def list_invites(session: Session, limit: int = 100) -> list[RegistrationInvite]:
+    """The most recent invites, newest first, with the registrations they made."""
+    return list(session.scalars(select(RegistrationInvite)
+                                .order_by(RegistrationInvite.created_at.desc(),
+                                          RegistrationInvite.id.desc()).limit(limit)))
 
 
 def usable_invite(session: Session, token: str | None) -> RegistrationInvite:

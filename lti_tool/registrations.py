@@ -15,12 +15,26 @@ class RegistrationError(ValueError):
     """A registration request that cannot be carried out, with a message saying why."""
 
 
+# Column sizes of the registration and deployment tables: longer values are refused with a
+# message rather than left for the database to reject (PostgreSQL would, SQLite would not).
+MAX_NAME, MAX_ID, MAX_URL = 200, 500, 1000
+
+
+def _check_text(name: str, value: str, limit: int) -> str:
+    """A printable value of at most `limit` characters, or a RegistrationError naming the field."""
+    if len(value) > limit:
+        raise RegistrationError(f"{name} is too long: at most {limit} characters, please")
+    if not value.isprintable():
+        raise RegistrationError(f"{name} contains control characters (a stray tab or newline?)")
+    return value
+
+
 def _check_url(name: str, value: str) -> str:
     """An absolute http(s) URL, or a RegistrationError naming the field."""
     parts = urlsplit(value or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RegistrationError(f"{name} must be an absolute http(s) URL, got {value!r}")
-    return value
+    return _check_text(name, value, MAX_URL)
 
 
 def add_platform(session: Session, *, issuer: str, client_id: str, auth_login_url: str,
@@ -30,6 +44,10 @@ def add_platform(session: Session, *, issuer: str, client_id: str, auth_login_ur
     """Register a platform's client id, with deployments approved from the start."""
     if not issuer or not client_id:
         raise RegistrationError("issuer and client id are both required")
+    _check_text("issuer", issuer, MAX_ID)
+    _check_text("client id", client_id, MAX_ID)
+    _check_text("name", name or "", MAX_NAME)
+    _check_text("auth audience", auth_audience or "", MAX_URL)
     existing = find_platform(session, issuer, client_id)
     if existing is not None:
         raise RegistrationError(
@@ -67,6 +85,48 @@ def list_platforms(session: Session) -> list[Registration]:
     return list(session.scalars(select(Registration).order_by(Registration.id)))
 
 
+def update_platform(session: Session, row: Registration, *, name: str | None = None,
+                    issuer: str | None = None, client_id: str | None = None,
+                    auth_login_url: str | None = None, auth_token_url: str | None = None,
+                    key_set_url: str | None = None,
+                    auth_audience: str | None = None) -> Registration:
+    """Change a registration's details; None leaves a field as it is, "" clears the audience."""
+    new_issuer = _check_text("issuer", issuer, MAX_ID) if issuer else row.issuer
+    new_client = _check_text("client id", client_id, MAX_ID) if client_id else row.client_id
+    if (new_issuer, new_client) != (row.issuer, row.client_id):
+        existing = find_platform(session, new_issuer, new_client)
+        if existing is not None:
+            raise RegistrationError(
+                f"issuer {new_issuer!r} with client id {new_client!r} is already registration "
+                f"{existing.id}")
+    if name is not None:
+        row.name = _check_text("name", name, MAX_NAME) or row.name
+    for field, label, value in (("auth_login_url", "auth login URL", auth_login_url),
+                                ("auth_token_url", "auth token URL", auth_token_url),
+                                ("key_set_url", "key set URL", key_set_url)):
+        if value is not None:
+            setattr(row, field, _check_url(label, value))
+    if auth_audience is not None:
+        row.auth_audience = _check_text("auth audience", auth_audience, MAX_URL) or None
+    row.issuer, row.client_id = new_issuer, new_client
+    session.flush()
+    return row
+
+
+def set_platform_enabled(session: Session, row: Registration, enabled: bool) -> Registration:
+    """Let launches from a registration in (True) or refuse them all (False)."""
+    row.enabled = enabled
+    session.flush()
+    return row
+
+
+def set_auto_approve(session: Session, row: Registration, auto_approve: bool) -> Registration:
+    """Whether new deployment ids under a registration are let in without an admin's approval."""
+    row.auto_approve_deployments = auto_approve
+    session.flush()
+    return row
+
+
 def remove_platform(session: Session, row: Registration) -> None:
     """Delete a registration with its deployments and everything launched through them."""
     session.delete(row)
@@ -78,6 +138,8 @@ def add_deployment(session: Session, registration: Registration, deployment_id: 
     """Add a deployment id under a registration."""
     if not deployment_id:
         raise RegistrationError("deployment id is required")
+    _check_text("deployment id", deployment_id, MAX_ID)
+    _check_text("deployment name", name or "", MAX_NAME)
     exists = session.scalar(select(Deployment).where(
         Deployment.registration_id == registration.id, Deployment.deployment_id == deployment_id))
     if exists is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,7 +11,7 @@ from ..content import Library, ModuleNotFound
 from ..models import Attempt, AttemptStatus, Context, LtiUser, ResourceLink
 from ..progress import (AttemptResult, ConfidenceRatings, Profile, capability_profile,
                         teaching_modules)
-from .services import scoring_answers
+from .services import link_settings, scoring_answers
 
 
 def institution_attempts(session: Session, user: LtiUser, deployment_id: int) -> list[Attempt]:
@@ -22,9 +24,20 @@ def institution_attempts(session: Session, user: LtiUser, deployment_id: int) ->
 
 def build_profile(session: Session, library: Library, user: LtiUser, deployment_id: int,
                   course: str | None = None, counting: str = "best") -> tuple[Profile, list[Attempt]]:
-    """The profile of submitted attempts, re-scored on the version each was taken on."""
+    """The user's profile across the institution, re-scored on the version each was taken on."""
+    return profile_of(library, institution_attempts(session, user, deployment_id),
+                      course=course, counting=counting)
+
+
+def profile_of(library: Library, attempts: Iterable[Attempt], course: str | None = None,
+               counting: str = "best") -> tuple[Profile, list[Attempt]]:
+    """The profile of one person's attempts (any selection: a course, a link, everything).
+
+    Submitted attempts count, each re-scored on its own module version with its link's
+    marking settings; also returns those attempts, oldest first.
+    """
     results, ratings, used = [], [], []
-    for attempt in institution_attempts(session, user, deployment_id):
+    for attempt in attempts:
         try:
             module = library.get(attempt.module_id, attempt.module_version)
         except ModuleNotFound:
@@ -38,7 +51,11 @@ def build_profile(session: Session, library: Library, user: LtiUser, deployment_
         if attempt.confidence_after:
             ratings.append(ConfidenceRatings.from_answers(
                 module, "after", attempt.confidence_after, attempt.submitted_at, context_id))
-        score = module.score(scoring_answers(attempt, module), marks=attempt.marks or None)
+        # The link's settings, as when the attempt was scored: a reflection credited on
+        # completion is evidence, not an item waiting for a marker.
+        settings = link_settings(attempt.resource_link)
+        score = module.score(scoring_answers(attempt, module), marks=attempt.marks or None,
+                             completion_credit=settings.completion_credit)
         results.append(AttemptResult.from_score(
             score, module_id=module.id, module_version=module.version,
             completed_at=attempt.submitted_at, context_id=context_id))

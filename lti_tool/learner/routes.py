@@ -6,8 +6,10 @@ import logging
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
+from .. import grades
 from ..content import InvalidAnswer, ModuleNotFound
 from ..db import get_session
+from ..grades.web import deliver_now
 from ..library import get_library
 from ..lti.constants import Role, primary_role, roles_of
 from ..lti.routes import current_launch
@@ -34,7 +36,7 @@ def start(launch_id: str):
     settings = attempts.link_settings(link)
     if settings.module_id is None:
         staff = primary_role(roles_of(launch.roles)) in STAFF
-        return redirect(url_for("learner.choose", launch_id=launch_id)) if staff else \
+        return redirect(url_for("instructor.pick", launch_id=launch_id)) if staff else \
             render_template("learner/not_set_up.html", launch=launch), 200
     db = get_session()
     try:
@@ -47,6 +49,7 @@ def start(launch_id: str):
         log.warning("link %s names unknown module %r", link.id, settings.module_id)
         return render_template("learner/not_set_up.html", launch=launch,
                                unknown=settings.module_id), 404
+    grades.record_progress(db, get_library(), launch, attempt, grades.Progress.STARTED)
     db.commit()
     return redirect(url_for("learner.step", launch_id=launch_id, index=attempt.position))
 
@@ -83,6 +86,7 @@ def step(launch_id: str, index: int):
             log.info("answer refused on attempt %s step %s: %s", attempt.id, index, exc)
         else:
             attempt.position = max(attempt.position, index)
+            grades.record_progress(db, library, launch, attempt, grades.Progress.IN_PROGRESS)
             db.commit()
             if attempts.is_answered(attempt, module, index) and _no_feedback(module, index):
                 return redirect(_next_url(launch_id, index, total))
@@ -174,7 +178,12 @@ def submit(launch_id: str):
         return redirect(url_for("learner.start", launch_id=launch_id))
     module = attempts.module_of(get_library(), attempt)
     attempts.submit(attempt, module, attempts.link_settings(launch.resource_link))
+    # The score goes into the outbox in the same transaction as the submitted attempt...
+    grades.record_progress(get_session(), get_library(), launch, attempt,
+                           grades.Progress.SUBMITTED)
     get_session().commit()
+    # ...and, where the VLE answers quickly, reaches its gradebook before this page does.
+    deliver_now(launch.user_id)
     return redirect(url_for("learner.summary", launch_id=launch_id, number=attempt.number))
 
 
@@ -237,28 +246,15 @@ def retry(launch_id: str):
     except attempts.NoAttemptsLeft:
         flash("You have used every attempt this activity allows.")
         return redirect(url_for("learner.start", launch_id=launch_id))
+    grades.record_progress(db, get_library(), launch, attempt, grades.Progress.STARTED)
     db.commit()
     return redirect(url_for("learner.step", launch_id=launch_id, index=attempt.position))
 
 
-@bp.route("/choose", methods=["GET", "POST"])
+@bp.get("/choose")
 def choose(launch_id: str):
-    """A lecturer picks the module this link delivers (deep linking does this too)."""
-    launch = current_launch(launch_id)
-    if primary_role(roles_of(launch.roles)) not in STAFF:
-        abort(403, "Only the lecturer of this course can choose the module.")
-    link = _link(launch)
-    library = get_library()
-    if request.method == "POST":
-        module_id = request.form.get("module_id", "")
-        if module_id not in library.ids():
-            flash("Choose one of the modules listed.")
-        else:
-            link.module_id = module_id
-            get_session().commit()
-            return redirect(url_for("learner.start", launch_id=launch_id))
-    return render_template("learner/choose.html", launch=launch, modules=library.modules(),
-                           current=link.module_id)
+    """The old address of the module chooser: the lecturer's picker does this now."""
+    return redirect(url_for("instructor.pick", launch_id=launch_id))
 
 
 @bp.get("/assets/<module_id>/<version>/<path:path>")

@@ -32,6 +32,8 @@ class LinkSettings:
     counting: str = "best"
     completion_credit: bool = False
     pass_mark: int | None = None
+    # The grade's scoreMaximum chosen by the lecturer; None: the module's own maximum.
+    max_points: float | None = None
 
 
 def link_settings(link: ResourceLink) -> LinkSettings:
@@ -49,7 +51,17 @@ def link_settings(link: ResourceLink) -> LinkSettings:
     module_id = link.module_id or (custom.get("module") or None)
     return LinkSettings(module_id=module_id, max_attempts=attempts, counting=counting,
                         completion_credit=completion,
-                        pass_mark=pass_mark if pass_mark and pass_mark <= 100 else None)
+                        pass_mark=pass_mark if pass_mark and pass_mark <= 100 else None,
+                        max_points=_positive_number(pick("max_points")))
+
+
+def _positive_number(value: Any) -> float | None:
+    """A finite number > 0 from a setting or custom parameter string, else None."""
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < float("inf") else None
 
 
 def _positive_int(value: Any) -> int | None:

@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("lti", __name__)
 
 from . import dynreg_routes, routes  # noqa: E402,F401  (routes register on bp)
+from . import config_routes  # noqa: E402,F401

@@ -57,6 +57,10 @@ ROLE_URIS: dict[str, Role] = {
     SYSTEM + "SysAdmin": Role.ADMINISTRATOR,
     MEMBERSHIP + "Instructor": Role.INSTRUCTOR,
     MEMBERSHIP + "Instructor#TeachingAssistant": Role.TEACHING_ASSISTANT,
+    # The sub-role URI as LTI 1.3 writes it (".../membership/Instructor#..."), which is what
+    # platforms send; the line above is kept for tools and tests that used the other spelling.
+    "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant":
+        Role.TEACHING_ASSISTANT,
     MEMBERSHIP + "ContentDeveloper": Role.CONTENT_DEVELOPER,
     MEMBERSHIP + "Learner": Role.LEARNER,
     MEMBERSHIP + "Member": Role.LEARNER,

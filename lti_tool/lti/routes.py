@@ -13,7 +13,7 @@ from ..keys import Keyring, KeyringError
 from ..models import Launch
 from . import bp
 from .adapter import ToolMessageLaunch, begin_login, login_params
-from .constants import Claim, Role, primary_role, roles_of
+from .constants import Claim, MessageType, Role, primary_role, roles_of
 from .errors import LtiError
 from .services import record_failure, record_launch
 from .settings import launch_settings
@@ -84,11 +84,21 @@ def landing(launch_id: str):
     if record.resource_link is not None and role in (Role.LEARNER, None):
         # Students go straight to their module, resuming where they left off.
         return redirect(url_for("learner.start", launch_id=launch_id))
+    if record.message_type == MessageType.DEEP_LINKING.value or (
+            record.resource_link is not None and _needs_module(record.resource_link)):
+        # Choosing content happens in the lecturer's picker (which refuses students clearly).
+        return redirect(url_for("instructor.pick", launch_id=launch_id))
     claims = record.claims
     return render_template(
         "lti/landing.html", launch=record, role=role, Role=Role,
-        deep_linking=record.message_type == "LtiDeepLinkingRequest",
         return_url=(claims.get(Claim.LAUNCH_PRESENTATION.value) or {}).get("return_url"))
+
+
+def _needs_module(link) -> bool:
+    """Whether a link has no module yet, by the same rule the player uses."""
+    from ..learner.services import link_settings  # here: the learner package imports us
+
+    return link_settings(link).module_id is None
 
 
 @bp.get("/.well-known/jwks.json")

@@ -4,4 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-from . import routes  # noqa: E402,F401  (routes register on bp)
+from . import deeplink, routes  # noqa: E402,F401  (routes register on bp)
+from . import nrps, tokens  # noqa: E402,F401  (class list and token endpoints)
+from . import ags  # noqa: E402,F401  (line items, scores and the gradebook page)

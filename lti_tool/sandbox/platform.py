@@ -100,8 +100,9 @@ def message_hint(user_key: str, link_key: str | None, deep_linking: bool = False
 
 
 def id_token_claims(base_url: str, user_key: str, link_key: str | None, nonce: str,
-                    target_link_uri: str, deep_linking: bool = False) -> dict:
-    """Claims shaped like Moodle 4.5's, for the chosen user and link."""
+                    target_link_uri: str, deep_linking: bool = False,
+                    links: dict | None = None) -> dict:
+    """Claims shaped like Moodle 4.5's, for the chosen user and link (from `links`, if given)."""
     user = USERS[user_key]
     iss = issuer(base_url)
     now = int(time.time())
@@ -136,10 +137,11 @@ def id_token_claims(base_url: str, user_key: str, link_key: str | None, nonce: s
             "deep_link_return_url": f"{iss}/deep-link-return",
             "data": secrets.token_urlsafe(8)}
     else:
-        link = LINKS.get(link_key or "welcome", LINKS["welcome"])
+        link = (links or LINKS).get(link_key or "welcome", LINKS["welcome"])
         claims[Claim.MESSAGE_TYPE.value] = "LtiResourceLinkRequest"
         claims[Claim.RESOURCE_LINK.value] = {k: link[k] for k in ("id", "title", "description")}
         claims[Claim.AGS_ENDPOINT.value]["lineitem"] = f"{iss}/lineitems/{link['id']}"
         # Like a Moodle activity's custom parameters: the module this link delivers.
-        claims[Claim.CUSTOM.value] = {"module": link["module"]} if link.get("module") else {}
+        claims[Claim.CUSTOM.value] = dict(link["custom"]) if link.get("custom") else (
+            {"module": link["module"]} if link.get("module") else {})
     return claims

@@ -14,6 +14,7 @@ from ..lti.urls import tool_urls
 from ..models import Registration
 from . import bp
 from . import platform as sandbox
+from .deeplink import all_links
 
 
 @bp.get("/")
@@ -23,7 +24,8 @@ def index():
     registered = get_session().scalar(select(Registration.id).where(
         Registration.issuer == sandbox.issuer(base),
         Registration.client_id == sandbox.CLIENT_ID)) is not None
-    return render_template("sandbox/index.html", users=sandbox.USERS, links=sandbox.LINKS,
+    return render_template("sandbox/index.html", users=sandbox.USERS,
+                           links=all_links(get_session()),
                            course=sandbox.COURSE, registered=registered)
 
 
@@ -32,7 +34,7 @@ def start():
     """Initiate a login as the chosen person for the chosen link, as a VLE's launch page does."""
     base = current_app.config["BASE_URL"]
     user_key, link_key = request.form.get("user"), request.form.get("link")
-    if user_key not in sandbox.USERS or link_key not in sandbox.LINKS:
+    if user_key not in sandbox.USERS or link_key not in all_links(get_session()):
         abort(400, "Choose a person and an activity from the sandbox page.")
     fields = {"iss": sandbox.issuer(base), "login_hint": sandbox.USERS[user_key].sub,
               "target_link_uri": tool_urls(base)["launch"],
@@ -74,7 +76,8 @@ def auth():
         abort(400, "The sandbox refused the login: unknown user.")
     claims = sandbox.id_token_claims(base, user_key, hint.get("link"), args["nonce"],
                                      target_link_uri=tool_urls(base)["launch"],
-                                     deep_linking=bool(hint.get("dl")))
+                                     deep_linking=bool(hint.get("dl")),
+                                     links=all_links(get_session()))
     id_token = sandbox.keyring(current_app.config["KEYS_DIR"]).sign(claims)
     return render_template("sandbox/autopost.html", action=args["redirect_uri"],
                            fields={"id_token": id_token, "state": args["state"]})

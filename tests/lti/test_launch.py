@@ -10,6 +10,7 @@ from lti_tool.models import ResourceLink
 from ..lti_platform import blackboard_claims
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 
 
 def test_moodle_student_launch_records_everything_and_greets_student(client, moodle, db):
@@ -45,9 +46,18 @@ def test_moodle_student_launch_records_everything_and_greets_student(client, moo
 
 
 def test_moodle_teacher_gets_lecturer_view(client, moodle):
-    response, _, _ = moodle.launch(client, "teacher_launch", login_hint="3")
+    def with_module(claims):
+        claims[CUSTOM] = {**claims[CUSTOM], "module": "r4-online-safeguarding"}
+    response, _, _ = moodle.launch(client, "teacher_launch", login_hint="3", mutate=with_module)
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Hello Tina Teacher, lecturer view" in html
+
+
+def test_moodle_teacher_on_a_link_without_module_gets_the_picker(client, moodle):
+    response, _, _ = moodle.launch(client, "teacher_launch", login_hint="3")
+    page = client.get(response.headers["Location"], follow_redirects=True)
+    assert page.request.path.endswith("/modules")
+    assert "Choose the module for this activity" in page.get_data(as_text=True)
 
 
 def test_relaunch_updates_rather_than_duplicates(client, moodle, db):
@@ -133,9 +143,9 @@ def test_moodle_deep_linking_request_is_accepted_and_recorded(client, moodle, db
     assert launch.resource_link is None  # deep linking has no link yet
     settings = launch.claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"]
     assert settings["deep_link_return_url"].endswith("sesskey=dTL5L74Cnd")
-    html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Hello Tina Teacher, lecturer view" in html
-    assert "<code>module=r4-online-safeguarding</code>" in html
+    page = client.get(response.headers["Location"], follow_redirects=True)
+    assert page.request.path == f"/i/{launch.id}/modules"
+    assert "Add activities to your course" in page.get_data(as_text=True)
 
 
 def test_deep_linking_request_without_return_settings_is_refused(client, moodle, db):

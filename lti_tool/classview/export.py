@@ -1,0 +1,61 @@
+"""The class view as CSV: the same columns as the heat map, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from ..progress import whole_percent
+from .services import ClassScope, Columns, Student
+
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
+# (CSV injection); a leading apostrophe makes it plain text. Tab and CR start formulas too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A value as text a spreadsheet will never run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def header(columns: Columns) -> list[str]:
+    """Column names: who, progress, then a percent and a band per domain and element."""
+    cols = ["Name", "Email", "User ID", "Status", "Launched", "Modules completed",
+            "Modules in scope", "Submitted attempts", "Awaiting marking", "Last activity (UTC)",
+            "Grade delivery"]
+    for label in [title for _, title in columns.domains] + [eid for eid, _ in columns.elements]:
+        cols += [f"{label} %", f"{label} band"]
+    return cols
+
+
+def rows(students: Iterable[Student]) -> Iterable[list[object]]:
+    """One list of values per student, in header order."""
+    for s in students:
+        row: list[object] = [
+            s.name, s.email or "", s.sub, s.status, "yes" if s.launched else "no",
+            s.modules_done, s.modules_total, s.submitted, s.pending_marking,
+            s.last_activity.strftime("%Y-%m-%d %H:%M") if s.last_activity else "",
+            s.grade_status or ""]
+        for cell in s.domains + s.elements:
+            row += ["" if cell.percent is None else whole_percent(cell.percent),
+                    cell.band or "No evidence"]
+        yield row
+
+
+def class_csv(columns: Columns, students: list[Student]) -> str:
+    """The whole export as text, every cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(c) for c in header(columns)])
+    for row in rows(students):
+        writer.writerow([safe_cell(c) for c in row])
+    return out.getvalue()
+
+
+def filename(scope: ClassScope) -> str:
+    """A download name such as 'class-SW101-link.csv', ASCII only."""
+    label = scope.context.label or scope.context.context_id
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in label)
+    return f"class-{safe.strip('-')[:40] or 'course'}-{scope.kind}.csv"

@@ -1,0 +1,107 @@
+"""The class view's window on grade delivery (lti_tool.grades): status, re-sending after marking,
+and the service-token cache shared by every process.
+
+This module is the only place the class view touches the grades part, so a change of names
+there is a change here alone. Imports are lazy: a grades problem breaks a cell, not the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session
+
+from ..content import Module
+from ..keys import Keyring
+from ..learner.services import LinkSettings
+from ..models import Attempt, Registration
+from ..lti.tokens import TokenError
+from ..models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _grades() -> Any:
+    """The grades package, or None when it is not installed."""
+    try:
+        from .. import grades
+    except ImportError:
+        return None
+    return grades
+
+
+def delivery_status(session: Session, user_id: int, link_id: int) -> str | None:
+    """One sentence on where the user's grade for a link stands, or None if nothing was sent."""
+    grades = _grades()
+    if grades is None:
+        return None
+    status = grades.delivery_status(session, user_id, link_id)
+    return None if status is None else str(status.label)
+
+
+def after_marking(session: Session, attempt: Attempt, settings: LinkSettings,
+                  module: Module) -> bool:
+    """Queue the re-scored attempt's grade (FullyGraded once nothing waits); before the commit.
+
+    False when no grade was queued (grades not installed, or the VLE already has this score).
+    """
+    grades = _grades()
+    if grades is None:
+        log.info("attempt %s marked; grades are not installed, nothing sent", attempt.id)
+        return False
+    return grades.requeue_after_marking(session, attempt, settings, module=module) is not None
+
+
+def deliver_now(user_id: int) -> None:
+    """Try to send the user's queued grades right away; after the commit (needs the app)."""
+    if _grades() is None:
+        return
+    from ..grades.web import deliver_now as deliver
+
+    try:
+        deliver(user_id)
+    except Exception:  # the outbox keeps the score; the worker sends it later
+        log.exception("immediate grade delivery for user %s failed; left to the worker",
+                      user_id)
+
+
+class SharedTokenAuth:
+    """NRPS tokens from the grades part's database cache, shared by every process.
+
+    One token request per platform, scope set and token lifetime across web and worker
+    processes; its DeliveryError becomes the TokenError the roster understands.
+    """
+
+    def __init__(self, cache: Any, info: Any, scope: str) -> None:
+        self.cache, self.info, self.scopes = cache, info, frozenset({scope})
+
+    def token(self) -> str:
+        """A token for the scope, cached or fetched once for everyone."""
+        from ..grades import DeliveryError
+
+        try:
+            return self.cache.get(self.info, self.scopes, utcnow())
+        except DeliveryError as exc:
+            raise TokenError(exc.explanation, refused=exc.permanent, status=exc.status) from exc
+
+    def forget(self, token: str) -> None:
+        """Drop the refused token for every process."""
+        self.cache.invalidate(self.info, self.scopes, token)
+
+
+def shared_token_auth(registration: Registration, keyring: Keyring, session_factory: Any,
+                      scope: str, *, timeout: float = 10) -> SharedTokenAuth | None:
+    """Tokens through lti_tool.grades.tokens.DatabaseTokenCache, or None when it is absent."""
+    try:
+        from ..grades.tokens import DatabaseTokenCache, RegistrationInfo
+    except ImportError:
+        return None
+    info = RegistrationInfo(id=registration.id, client_id=registration.client_id,
+                            auth_token_url=registration.auth_token_url,
+                            auth_audience=registration.auth_audience,
+                            enabled=registration.enabled)
+    # The requests module itself as the HTTP client: nothing to close after the page.
+    cache = DatabaseTokenCache(session_factory, keyring, requests, timeout=timeout)
+    return SharedTokenAuth(cache, info, scope)

@@ -1,0 +1,135 @@
+"""The marking queue: reflections waiting for their lecturer, marked against the rubric.
+
+Marks live on the attempt (`Attempt.marks[activity_id] = {criterion: points}`), where the
+content engine reads them when scoring; who marked, when and the comment live in
+ReflectionMark. Functions flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from ..content import InvalidAnswer, Module, Reflection
+from ..learner.services import link_settings, rescore
+from ..lti.services import clean_text
+from ..models import Attempt, AttemptStatus, LtiUser, ReflectionMark, ResourceLink
+from ..models.base import utcnow
+from . import gradebook
+from .services import ClassScope
+
+MAX_COMMENT = 5000
+
+
+@dataclass(frozen=True)
+class MarkingForm:
+    """What a marker sent for one attempt: points per criterion and a comment per reflection."""
+
+    marks: dict[str, dict[str, float]]
+    comments: dict[str, str]
+
+
+def pending_attempts(session: Session, scope: ClassScope) -> list[Attempt]:
+    """Submitted attempts in the scope whose reflections wait for marks, oldest first."""
+    if not scope.links:
+        return []
+    return list(session.scalars(
+        select(Attempt).where(Attempt.resource_link_id.in_(scope.link_ids),
+                              Attempt.status == AttemptStatus.SUBMITTED,
+                              Attempt.pending_manual.is_(True))
+        .options(joinedload(Attempt.user), joinedload(Attempt.resource_link))
+        .order_by(Attempt.submitted_at, Attempt.id)).unique())
+
+
+def attempt_in_scope(session: Session, scope: ClassScope, attempt_id: int) -> Attempt | None:
+    """A submitted attempt through one of the scope's links, or None."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.resource_link_id not in scope.link_ids or \
+            attempt.status != AttemptStatus.SUBMITTED:
+        return None
+    return attempt
+
+
+def reflections_to_mark(module: Module, attempt: Attempt) -> list[Reflection]:
+    """The reflections the student wrote in the attempt (unanswered ones simply score 0)."""
+    return [a for a in module.activities if isinstance(a, Reflection)
+            and isinstance(attempt.answers.get(a.id), str) and attempt.answers.get(a.id)]
+
+
+def comments_of(session: Session, attempt: Attempt) -> dict[str, ReflectionMark]:
+    """The marking record of each reflection of the attempt, by activity id."""
+    return {m.activity_id: m for m in session.scalars(
+        select(ReflectionMark).where(ReflectionMark.attempt_id == attempt.id))}
+
+
+def parse_form(form: Mapping[str, Any], reflections: list[Reflection]) -> MarkingForm:
+    """Read `mark-<activity>-<criterion>` and `comment-<activity>` fields; InvalidAnswer with
+    words for the marker when a mark is missing or not a number in range."""
+    marks: dict[str, dict[str, float]] = {}
+    comments: dict[str, str] = {}
+    for reflection in reflections:
+        given: dict[str, float] = {}
+        for criterion in reflection.rubric:
+            raw = str(form.get(f"mark-{reflection.id}-{criterion.id}") or "").strip()
+            label = criterion.description[:60] + ("…" if len(criterion.description) > 60 else "")
+            if not raw:
+                raise InvalidAnswer(f"Give a mark for “{label}”.")
+            try:
+                value = float(raw.replace(",", "."))
+            except ValueError:
+                raise InvalidAnswer(f"The mark for “{label}” must be a number.") from None
+            if not math.isfinite(value) or not 0 <= value <= float(criterion.points):
+                raise InvalidAnswer(f"The mark for “{label}” must be from 0 to "
+                                    f"{_plain(criterion.points)}.")
+            given[criterion.id] = value
+        reflection.check_marks(given)  # the engine's own rule, so scoring can never refuse them
+        marks[reflection.id] = given
+        comment = clean_text(form.get(f"comment-{reflection.id}") or "", MAX_COMMENT) or ""
+        comments[reflection.id] = comment.strip()
+    return MarkingForm(marks, comments)
+
+
+def save_marks(session: Session, attempt: Attempt, module: Module, form: MarkingForm,
+               marker: LtiUser) -> bool:
+    """Store the marks and comments, re-score the attempt and queue its grade (flushed).
+
+    Returns whether a grade was queued for the gradebook (False while grades are not installed).
+    """
+    for activity_id, given in form.marks.items():
+        module.activity(activity_id).check_marks(given)
+    marks = dict(attempt.marks or {})
+    marks.update({aid: {cid: _stored(v) for cid, v in given.items()}
+                  for aid, given in form.marks.items()})
+    attempt.marks = marks  # a new dict, so the JSON column sees the change
+    records = comments_of(session, attempt)
+    for activity_id in form.marks:
+        record = records.get(activity_id)
+        if record is None:
+            record = ReflectionMark(attempt_id=attempt.id, activity_id=activity_id)
+            session.add(record)
+        record.comment = form.comments.get(activity_id, "")
+        record.marker_id = marker.id
+        record.marked_at = utcnow()
+    settings = link_settings(session.get(ResourceLink, attempt.resource_link_id))
+    rescore(attempt, module, settings)
+    attempt.updated_at = utcnow()
+    session.flush()
+    # In the same transaction as the marks: the new score can never be lost.
+    return gradebook.after_marking(session, attempt, settings, module)
+
+
+def _stored(value: float) -> int | float:
+    """Whole marks as ints, so the JSON reads {"recognise": 1}."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _plain(points: Fraction) -> str:
+    """1, 1.5 or 0.25: a rubric maximum as a person writes it."""
+    value = float(points)
+    return str(int(value)) if value.is_integer() else f"{value:g}"

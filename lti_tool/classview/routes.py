@@ -1,0 +1,216 @@
+"""Route table of the class view: heat map, CSV, roster refresh, one student, marking queue."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (abort, current_app, flash, make_response, redirect, render_template,
+                   request, url_for)
+
+from ..content import InvalidAnswer, ModuleNotFound
+from ..db import get_session
+from ..errors import render_problem
+from ..keys import Keyring
+from ..library import get_library
+from ..lti.routes import current_launch
+from ..lti.tokens import app_token_cache
+from ..models import Launch
+from ..progress import band_descriptions, thresholds_sentence
+from . import bp, export, gradebook, marking
+from . import services as classview
+from .roster import SCOPE as SCOPE_NRPS
+from .roster import ProcessTokenAuth, Roster, load_roster, nrps_fetcher
+
+log = logging.getLogger(__name__)
+SCOPE = "<any(link, course):scope>"
+
+DENIED_TITLE = "This page is for the course teaching staff only"
+DENIED_MESSAGE = ("The class view and the marking queue show every student's work, so only "
+                  "the instructors and teaching assistants of this course can open them. If you "
+                  "teach this course, ask your VLE administrator to give you the Instructor or "
+                  "Teaching Assistant role, then open the tool from the course again.")
+
+
+def staff_launch(launch_id: str) -> Launch:
+    """The launch, if it belongs to an instructor, TA or administrator of its course; else 403."""
+    launch = current_launch(launch_id)
+    if not classview.is_staff(launch.roles):
+        log.warning("class view refused to user %s (roles %s) on %s", launch.user_id,
+                    launch.roles, request.path)
+        abort(make_response(render_problem(403, DENIED_TITLE, DENIED_MESSAGE)))
+    return launch
+
+
+def scope_of(launch: Launch, kind: str) -> classview.ClassScope:
+    """The scope of the page, or a 404 explaining where to open it from."""
+    try:
+        return classview.class_scope(get_session(), launch, kind)
+    except classview.OutOfScope as exc:
+        log.info("class view %s unavailable for launch %s: %s", kind, launch.id[:8], exc)
+        abort(404, "This view needs a launch from an activity in a course. Open the tool from "
+                   "the activity in your course, or use the course view.")
+
+
+def roster_of(launch: Launch, refresh: bool = False) -> Roster:
+    """The course's class list from the cache or the platform (never raises; see .problem)."""
+    config = current_app.config
+    registration, keyring = launch.deployment.registration, Keyring(config["KEYS_DIR"])
+    # The grades part's token cache is shared by every process; this process's is the fallback.
+    auth = gradebook.shared_token_auth(
+        registration, keyring, current_app.extensions["lti_tool.sessionmaker"], SCOPE_NRPS,
+        timeout=config["HTTP_TIMEOUT"]) or ProcessTokenAuth(
+        registration, keyring, app_token_cache(current_app.extensions),
+        timeout=config["HTTP_TIMEOUT"])
+    fetch = nrps_fetcher(auth, timeout=config["HTTP_TIMEOUT"])
+    return load_roster(get_session(), launch.context, fetch, refresh=refresh)
+
+
+def _class(launch: Launch, kind: str, refresh: bool = False):
+    """Scope, roster, students and columns for a class page (the roster cache is committed)."""
+    scope = scope_of(launch, kind)
+    db = get_session()
+    roster = roster_of(launch, refresh=refresh)
+    db.commit()
+    library = get_library()
+    students = classview.class_students(db, library, scope, roster.members)
+    return scope, roster, students, classview.columns(library)
+
+
+@bp.get(f"/{SCOPE}")
+def class_view(launch_id: str, scope: str):
+    """The heat map: each student's mastery per domain and element, completion and grade."""
+    launch = staff_launch(launch_id)
+    class_scope, roster, students, columns = _class(launch, scope)
+    pending = len(marking.pending_attempts(get_session(), class_scope))
+    library = get_library()
+    modules = [_module_title(library, m) for m in class_scope.module_ids]
+    return render_template("classview/class.html", launch=launch, scope=class_scope,
+                           roster=roster, students=students, columns=columns, modules=modules,
+                           bands=band_descriptions(), thresholds=thresholds_sentence(),
+                           pending=pending)
+
+
+@bp.get(f"/{SCOPE}/export.csv")
+def export_csv(launch_id: str, scope: str):
+    """The class view as a CSV download."""
+    launch = staff_launch(launch_id)
+    class_scope, _, students, columns = _class(launch, scope)
+    response = make_response(export.class_csv(columns, students))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{export.filename(class_scope)}"'
+    response.headers["Cache-Control"] = "no-store"  # students' results: keep out of caches
+    return response
+
+
+@bp.post(f"/{SCOPE}/refresh")
+def refresh_roster(launch_id: str, scope: str):
+    """Fetch the class list from the platform now."""
+    launch = staff_launch(launch_id)
+    scope_of(launch, scope)
+    roster = roster_of(launch, refresh=True)
+    get_session().commit()
+    flash(roster.problem.message if roster.problem else
+          f"Class list refreshed: {len(roster.members)} people in the course.")
+    return redirect(url_for("classview.class_view", launch_id=launch_id, scope=scope))
+
+
+@bp.get(f"/{SCOPE}/students/<int:user_id>")
+def student(launch_id: str, scope: str, user_id: int):
+    """One student: mastery, attempts (and which counts) and reflections with their marks."""
+    launch = staff_launch(launch_id)
+    class_scope, _, students, columns = _class(launch, scope)
+    row = classview.find_student(students, user_id)
+    if row is None:
+        abort(404, "That student is not in this class, or has not opened the tool yet.")
+    library = get_library()
+    return render_template("classview/student.html", launch=launch, scope=class_scope,
+                           student=row, columns=columns,
+                           attempts=classview.attempt_rows(library, row.attempts),
+                           reflections=classview.reflection_rows(get_session(), library,
+                                                                 row.attempts),
+                           bands=band_descriptions())
+
+
+def _marking_scope(launch: Launch) -> classview.ClassScope:
+    """The marking queue's scope: the course, or the launch's link with ?scope=link."""
+    kind = "link" if request.args.get("scope") == "link" else "course"
+    return scope_of(launch, kind)
+
+
+@bp.get("/marking")
+def marking_queue(launch_id: str):
+    """Reflections submitted and waiting for marks."""
+    launch = staff_launch(launch_id)
+    scope = _marking_scope(launch)
+    library = get_library()
+    items = [(attempt, _title(library, attempt))
+             for attempt in marking.pending_attempts(get_session(), scope)]
+    return render_template("classview/marking.html", launch=launch, scope=scope, items=items)
+
+
+@bp.route("/marking/<int:attempt_id>", methods=["GET", "POST"])
+def mark(launch_id: str, attempt_id: int):
+    """Mark the reflections of one attempt against their rubric; saving re-scores the attempt."""
+    launch = staff_launch(launch_id)
+    scope = scope_of(launch, "course")
+    db = get_session()
+    attempt = marking.attempt_in_scope(db, scope, attempt_id)
+    if attempt is None:
+        abort(404, "There is no submitted attempt with that number in this course.")
+    try:
+        module = get_library().get(attempt.module_id, attempt.module_version)
+    except ModuleNotFound:
+        log.warning("attempt %s is on withdrawn module %s %s", attempt.id, attempt.module_id,
+                    attempt.module_version)
+        abort(404, "The module version this attempt was taken on is no longer installed, so "
+                   "it cannot be marked here. Ask your administrator to import it again.")
+    reflections = marking.reflections_to_mark(module, attempt)
+    error, values = None, request.form
+    if request.method == "POST":
+        try:
+            form = marking.parse_form(request.form, reflections)
+            queued = marking.save_marks(db, attempt, module, form, launch.user)
+        except InvalidAnswer as exc:
+            db.rollback()
+            error = str(exc)
+            log.info("marks refused on attempt %s: %s", attempt.id, exc)
+        else:
+            db.commit()
+            gradebook.deliver_now(attempt.user_id)
+            flash(f"Marks saved for {attempt.user.display_name}: {attempt.percent:.0f}% "
+                  f"({attempt.points:g} of {attempt.max_points:g} points)."
+                  + (" The grade will be sent to the gradebook." if queued else ""))
+            return redirect(url_for("classview.marking_queue", launch_id=launch_id,
+                                    scope=request.args.get("scope")))
+    else:
+        values = _saved_values(attempt, marking.comments_of(db, attempt))
+    views = [{"activity": r, "render": r.render(), "text": attempt.answers.get(r.id)}
+             for r in reflections]
+    return render_template("classview/mark.html", launch=launch, attempt=attempt,
+                           module=module, views=views, values=values, error=error,
+                           back_scope=request.args.get("scope")), 400 if error else 200
+
+
+def _saved_values(attempt, records) -> dict[str, str]:
+    """Form values from marks already given, so a lecturer can revise them."""
+    values = {}
+    for activity_id, given in (attempt.marks or {}).items():
+        for criterion, points in (given or {}).items():
+            values[f"mark-{activity_id}-{criterion}"] = f"{points:g}"
+    for activity_id, record in records.items():
+        values[f"comment-{activity_id}"] = record.comment
+    return values
+
+
+def _title(library, attempt) -> str:
+    """The module title of an attempt, or its id when that version is gone."""
+    return _module_title(library, attempt.module_id, attempt.module_version)
+
+
+def _module_title(library, module_id: str, version: str | None = None) -> str:
+    """A module's title, or its id when it is not installed."""
+    try:
+        return library.get(module_id, version).title
+    except ModuleNotFound:
+        return module_id

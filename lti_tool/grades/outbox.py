@@ -1,0 +1,116 @@
+"""What lecturers and administrators see of the outbox: status per student, lists, resending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..models.base import utcnow
+from ..models.grades import DeliveryStatus, GradeDelivery, LineItemLink
+from .scores import latest_delivery
+
+
+class ResendRefused(Exception):
+    """A delivery that cannot be resent; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """Where a student's grade for a link stands, ready to show."""
+
+    id: int
+    status: DeliveryStatus
+    score_given: float | None
+    score_maximum: float
+    grading_progress: str
+    attempts: int
+    delivered_at: datetime | None
+    next_attempt_at: datetime
+    explanation: str | None
+    error_status: int | None
+
+    @property
+    def label(self) -> str:
+        """One short sentence for a table cell."""
+        score = (f"{_number(self.score_given)} of {_number(self.score_maximum)}"
+                 if self.score_given is not None else "progress only")
+        pending_mark = " (awaiting marking)" if self.grading_progress == "PendingManual" else ""
+        if self.status == DeliveryStatus.DELIVERED:
+            when = f" on {self.delivered_at:%d %b %Y %H:%M} UTC" if self.delivered_at else ""
+            return f"Sent to the gradebook{when}: {score}{pending_mark}"
+        if self.status == DeliveryStatus.FAILED_PERMANENT:
+            return f"Not sent: {self.explanation or 'the VLE refused it'}"
+        if self.attempts:
+            return (f"Waiting to be sent ({score}{pending_mark}); tried {self.attempts} "
+                    f"time(s), next try {self.next_attempt_at:%H:%M} UTC. "
+                    f"{self.explanation or ''}").strip()
+        return f"Waiting to be sent: {score}{pending_mark}"
+
+    @property
+    def value(self) -> str:
+        """The status code, for CSS classes and filters."""
+        return self.status.value
+
+
+def view(row: GradeDelivery) -> DeliveryView:
+    """A row as the views show it."""
+    return DeliveryView(id=row.id, status=row.status, score_given=row.score_given,
+                        score_maximum=row.score_maximum,
+                        grading_progress=row.grading_progress, attempts=row.attempts,
+                        delivered_at=row.delivered_at, next_attempt_at=row.next_attempt_at,
+                        explanation=row.last_error_explanation,
+                        error_status=row.last_error_status)
+
+
+def delivery_status(session: Session, user_id: int, link_id: int) -> DeliveryView | None:
+    """The latest score for a student and link and what became of it; None if none queued."""
+    row = latest_delivery(session, user_id, link_id)
+    return view(row) if row is not None else None
+
+
+def list_deliveries(session: Session, *, failed_only: bool = False, link_id: int | None = None,
+                    limit: int = 200) -> list[GradeDelivery]:
+    """Deliveries, newest first, with their student and link loaded."""
+    query = select(GradeDelivery).options(
+        joinedload(GradeDelivery.user), joinedload(GradeDelivery.resource_link)).order_by(
+        GradeDelivery.id.desc()).limit(limit)
+    if failed_only:
+        query = query.where(GradeDelivery.status == DeliveryStatus.FAILED_PERMANENT)
+    if link_id is not None:
+        query = query.where(GradeDelivery.resource_link_id == link_id)
+    return list(session.scalars(query))
+
+
+def resend(session: Session, delivery_id: int, now: datetime | None = None) -> GradeDelivery:
+    """Send a refused (or waiting) score again, now, after someone fixed the cause."""
+    row = session.get(GradeDelivery, delivery_id)
+    if row is None:
+        raise ResendRefused(f"There is no grade delivery {delivery_id}.")
+    if row.status == DeliveryStatus.DELIVERED:
+        raise ResendRefused(f"Grade delivery {delivery_id} was already delivered.")
+    latest = latest_delivery(session, row.user_id, row.resource_link_id)
+    if row.status == DeliveryStatus.SUPERSEDED or (latest is not None and latest.id != row.id):
+        raise ResendRefused(f"Grade delivery {delivery_id} was replaced by a newer score "
+                            f"({latest.id if latest else '?'}); resend that one instead.")
+    now = now or utcnow()
+    if row.last_error_status == 404:
+        # The column was deleted: find or create it afresh rather than repeat the 404.
+        session.execute(delete(LineItemLink).where(
+            LineItemLink.resource_link_id == row.resource_link_id))
+    # The link's current line item (a later launch may have brought a new one) is used.
+    row.lineitem_url = None
+    row.status = DeliveryStatus.PENDING
+    row.next_attempt_at = now
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def _number(value: float | None) -> str:
+    """12.0 -> '12', 12.5 -> '12.5'."""
+    if value is None:
+        return "-"
+    return f"{value:.2f}".rstrip("0").rstrip(".")

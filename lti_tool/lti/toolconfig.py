@@ -1,0 +1,55 @@
+"""What a VLE administrator pastes into a manual registration form, from the tool's base URL."""
+
+from __future__ import annotations
+
+from .constants import MessageType
+from .dynreg import SCOPES, ToolDescription
+from .urls import tool_urls
+
+CANVAS_PLATFORM = "canvas.instructure.com"
+CANVAS_TOOL_ID = "digital-capabilities-social-work"
+
+
+def paste_values(base_url: str) -> list[tuple[str, str]]:
+    """(what the form asks for, value) in the order VLE forms usually ask."""
+    urls = tool_urls(base_url)
+    return [
+        ("Tool URL / target link URI", urls["launch"]),
+        ("Initiate login URL (OpenID Connect login)", urls["login"]),
+        ("Redirect URI(s)", urls["launch"]),
+        ("Deep linking (content selection) URL", urls["launch"]),
+        ("Public keyset URL (JWKS)", urls["jwks"]),
+        ("Domain", urls["domain"]),
+        ("Canvas JSON configuration URL", f"{base_url}/lti/config.json"),
+        ("Dynamic Registration URL", "a one-time link from Registration links "
+                                     "(`lti-tool platform register-link`)"),
+    ]
+
+
+def canvas_configuration(tool: ToolDescription) -> dict:
+    """The tool as a Canvas LTI 1.3 developer key's JSON configuration."""
+    urls = tool_urls(tool.base_url)
+    # Deep linking from the two places lecturers add content; Canvas then stores the link.
+    placements = [
+        {"placement": placement, "message_type": MessageType.DEEP_LINKING.value,
+         "target_link_uri": urls["launch"], "text": tool.name, "icon_url": tool.logo_url}
+        for placement in ("link_selection", "assignment_selection")
+    ]
+    return {
+        "title": tool.name,
+        "description": tool.description,
+        "oidc_initiation_url": urls["login"],
+        "target_link_uri": urls["launch"],
+        "public_jwk_url": urls["jwks"],
+        "scopes": list(SCOPES),
+        "extensions": [{
+            "platform": CANVAS_PLATFORM,
+            "domain": urls["domain"],
+            "tool_id": CANVAS_TOOL_ID,
+            # "public" sends the launcher's name and email, which the tool greets people by.
+            "privacy_level": "public",
+            "settings": {"text": tool.name, "icon_url": tool.logo_url,
+                         "placements": placements},
+        }],
+        "custom_fields": {},
+    }

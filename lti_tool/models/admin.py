@@ -1,0 +1,46 @@
+"""The tool's own administrators and their console sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class AdminUser(Base):
+    """An administrator of the tool (not a VLE user): signs in to /admin with a password."""
+
+    __tablename__ = "admin_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so "Ann@Uni.ac.uk" and "ann@uni.ac.uk" are one account.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    # Failed sign-ins in the current window, which began at first_failed_at.
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    first_failed_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AdminSession(Base):
+    """One signed-in console session; the cookie holds a token whose SHA-256 is the id.
+
+    Kept on the server so that signing out, a password change or deactivating the account
+    ends the session even if someone kept a copy of the cookie.
+    """
+
+    __tablename__ = "admin_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    admin_user_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    admin: Mapped[AdminUser] = relationship()
