@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
 import pytest
 
@@ -25,19 +26,38 @@ def pg_cluster():
         yield cluster, reason
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """One migrated SQLite file per run; each test gets a copy (migrating every time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster):
+    """One migrated PostgreSQL database per run, cloned with CREATE DATABASE … TEMPLATE."""
+    cluster, _ = pg_cluster
+    if cluster is None:
+        return None
+    url = cluster.create_database()
+    migrate.upgrade(url)
+    yield url
+    cluster.drop_database(url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
-        migrate.upgrade(url)
-        yield url
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     cluster, reason = request.getfixturevalue("pg_cluster")
     if cluster is None:
         pytest.skip(f"PostgreSQL tests skipped: {reason}")
-    url = cluster.create_database()
-    migrate.upgrade(url)
+    url = cluster.create_database(template=request.getfixturevalue("pg_template"))
     yield url
     cluster.drop_database(url)
 

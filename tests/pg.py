@@ -39,13 +39,14 @@ class Cluster:
         self.admin_url = admin_url
         self._stop = stop
 
-    def create_database(self) -> str:
-        """A new empty database; returns its SQLAlchemy URL."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template` (a URL from here); returns its URL."""
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
+        copy = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         base = self.admin_url.rsplit("/", 1)[0]
         return f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
 
