@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..content import Library, Module, ModuleNotFound
 from ..learner.services import LinkSettings, counted_attempt, link_settings
 from ..lti.constants import Role, primary_role, roles_of
-from ..models import Attempt, Launch
+from ..models import Attempt, Launch, ResourceLink
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery
 
@@ -169,7 +169,7 @@ def _next_timestamp(now: datetime, latest: GradeDelivery | None) -> datetime:
     return stamp
 
 
-def _lineitem_spec(link, attempt: Attempt, module: Module | None, tag: str | None,
+def _lineitem_spec(link: ResourceLink, attempt: Attempt, module: Module | None, tag: str | None,
                    maximum: float) -> dict:
     """The line item to create if the platform named none: like deep linking's."""
     label = link.title or (module.title if module is not None else attempt.module_id)
