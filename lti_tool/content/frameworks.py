@@ -57,6 +57,11 @@ class Framework:
                 return el.domain
         return item_id if any(d.id == item_id for d in self.domains) else None
 
+    def domains_of(self, item_ids) -> tuple[str, ...]:
+        """The domains these elements sit in, once each, in the framework's own order."""
+        found = {self.domain_of(i) for i in item_ids}
+        return tuple(d.id for d in self.domains if d.id in found)
+
     def crosswalk_to(self, other_id: str) -> dict[str, tuple[str, ...]]:
         """Map each of this framework's ids to ids in ``other_id`` (empty when not mapped)."""
         return {key: targets.get(other_id, ()) for key, targets in self.crosswalk.items()}

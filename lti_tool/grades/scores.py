@@ -130,8 +130,7 @@ def domain_tag(library: Library, module: Module | None) -> str:
     framework = library.frameworks.get(DCS) if module is not None else None
     if framework is None or module is None:
         return ""
-    domains = [framework.domain_of(e) for e in module.alignment.get(DCS, ())]
-    return "+".join(dict.fromkeys(d for d in domains if d))
+    return "+".join(framework.domains_of(module.alignment.get(DCS, ())))
 
 
 def latest_delivery(session: Session, user_id: int, link_id: int) -> GradeDelivery | None:

@@ -94,13 +94,11 @@ def dcs(library: Library) -> Framework:
 def cards(library: Library) -> list[ModuleCard]:
     """Every module (latest version) with its alignment, in the framework's order (P1..I2)."""
     framework = dcs(library)
-    order = [d.id for d in framework.domains]
     position = {item: i for i, item in enumerate(framework.alignable)}
     out = []
     for module in library.modules():
         elements = tuple(module.alignment.get(DCS, ()))
-        found = {framework.domain_of(e) for e in elements}
-        out.append(ModuleCard(module, elements, tuple(d for d in order if d in found)))
+        out.append(ModuleCard(module, elements, framework.domains_of(elements)))
     # Broad modules (the introduction) come before the focused ones of their first element.
     return sorted(out, key=lambda c: (min((position.get(e, len(position)) for e in c.elements),
                                           default=len(position)),
