@@ -25,3 +25,12 @@ def test_downgrade_to_nothing_and_back(database_url):
     migrate.upgrade(database_url)
     assert "launch" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_migrations_form_one_line():
+    from alembic.script import ScriptDirectory
+
+    from lti_tool.migrate import alembic_config
+
+    # Parallel work may branch the history; it must be joined before it lands.
+    assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1

@@ -1,7 +1,7 @@
 """roster cache and reflection marks
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-22 14:05:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
