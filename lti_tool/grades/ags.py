@@ -19,15 +19,11 @@ import requests
 
 from .errors import DeliveryError, refused, transient
 from .tokens import RegistrationInfo, TokenSource
+from ..lti.constants import (CONTAINER_TYPE, LINEITEM_TYPE, SCOPE_LINEITEM, SCOPE_LINEITEM_READ,
+                             SCOPE_SCORE, SCORE_TYPE)
 
 log = logging.getLogger(__name__)
 
-SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-SCOPE_LINEITEM_READ = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
-LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
-CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 MAX_PAGES = 100
 RETRYABLE = {408, 425, 429}
 

@@ -34,6 +34,14 @@ class MessageType(str, enum.Enum):
     DEEP_LINKING = "LtiDeepLinkingRequest"
 
 
+# Assignment and Grade Services: scopes and media types, shared by the tool and the sandbox.
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_LINEITEM_READ = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
 SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"

@@ -24,15 +24,11 @@ from . import bp
 from . import platform as sandbox
 from .deeplink import all_links
 from .tokens import bearer_scopes
+from ..lti.constants import (CONTAINER_TYPE, LINEITEM_TYPE, SCOPE_LINEITEM, SCOPE_LINEITEM_READ,
+                             SCOPE_SCORE, SCORE_TYPE)
 
 log = logging.getLogger(__name__)
 
-SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-SCOPE_LINEITEM_READ = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
-LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
-CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 ACTIVITY = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
 GRADING = {"FullyGraded", "Pending", "PendingManual", "Failed", "NotReady"}
 
