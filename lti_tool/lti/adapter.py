@@ -25,10 +25,9 @@ from pylti1p3.message_validators import get_validators
 from pylti1p3.registration import Registration as LibRegistration
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config import ToolConfAbstract
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..keys import Keyring
 from ..models import Deployment, DeploymentStatus, LoginState, PlatformKeySet, Registration
 from ..models.base import utcnow
 from .constants import LTI_VERSION, Claim, MessageType
@@ -42,23 +41,16 @@ LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint",
 
 
 # -- registrations as pylti1p3 sees them ---------------------------------------------------
-class ToolRegistration(LibRegistration):
-    """pylti1p3's registration, naming the tool's key by our `kid`."""
-
-    _kid: str | None = None
-
-    def get_kid(self) -> str | None:
-        """The kid of the key that signs tool messages."""
-        return self._kid
-
-
 class DbToolConf(ToolConfAbstract):
-    """pylti1p3's tool configuration read from the registration and deployment tables."""
+    """pylti1p3's tool configuration read from the registration and deployment tables.
 
-    def __init__(self, session: Session, keyring: Keyring | None = None) -> None:
+    It carries no tool key: checking a launch needs only the platform's keys, and the tool
+    signs its own messages through lti_tool.keys.
+    """
+
+    def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
-        self.keyring = keyring
         # Every issuer may have many client ids (Blackboard, Canvas): always look up by both.
         self.issuers_relation_types = _AlwaysMany()
 
@@ -79,18 +71,14 @@ class DbToolConf(ToolConfAbstract):
         row = self.registration_row(iss, client_id)
         return self.to_library(row) if row else None
 
-    def to_library(self, row: Registration) -> ToolRegistration:
-        """Convert a registration row, with the tool's current key when a keyring is set."""
-        reg = ToolRegistration()
+    def to_library(self, row: Registration) -> LibRegistration:
+        """Convert a registration row to pylti1p3's object."""
+        reg = LibRegistration()
         reg.set_issuer(row.issuer).set_client_id(row.client_id)
         reg.set_auth_login_url(row.auth_login_url).set_auth_token_url(row.auth_token_url)
         reg.set_key_set_url(row.key_set_url)
         if row.auth_audience:
             reg.set_auth_audience(row.auth_audience)
-        if self.keyring is not None:
-            key = self.keyring.current()
-            reg.set_tool_private_key(self.keyring.private_key_pem(key.kid).decode())
-            reg._kid = key.kid
         return reg
 
     def find_deployment(self, iss, deployment_id):
@@ -213,8 +201,6 @@ def begin_login(session: Session, params: t.Mapping[str, str],
 
 def _purge_old_states(session: Session, now: datetime) -> None:
     """Forget logins that expired a day ago; used ones are kept that long to name replays."""
-    from sqlalchemy import delete
-
     session.execute(delete(LoginState).where(LoginState.expires_at < now - timedelta(days=1)))
 
 
@@ -228,12 +214,12 @@ def _same_origin(url: str, base_url: str) -> bool:
 class ToolMessageLaunch(FlaskMessageLaunch):
     """pylti1p3's launch with our storage and the checks the library skips."""
 
-    def __init__(self, session: Session, settings: LaunchSettings, keyring: Keyring,
+    def __init__(self, session: Session, settings: LaunchSettings,
                  form: t.Mapping[str, str], cookies: t.Mapping[str, str],
                  http: requests.Session | None = None) -> None:
         request = FlaskRequest(cookies=cookies, session={}, request_data=dict(form) or {"": ""},
                                request_is_secure=settings.base_url.startswith("https"))
-        super().__init__(request, DbToolConf(session, keyring),
+        super().__init__(request, DbToolConf(session),
                          session_service=_NullSessionService(),
                          cookie_service=FlaskCookieService(request),
                          requests_session=http)
@@ -261,7 +247,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         except LtiException as exc:  # anything the library raises that we did not map
             self._validated = False
             raise LtiError("invalid_claims", str(exc), **self._context()) from exc
-        except Exception:
+        except LtiError:
             self._validated = False
             raise
         return self
@@ -336,7 +322,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if (len(audiences) > 1 or azp is not None) and azp != login.client_id:
             raise LtiError("wrong_audience",
                            f"azp {azp!r} is not the client id {login.client_id!r}", **ctx)
-        row = DbToolConf(self.db).registration_row(login.issuer, login.client_id)
+        row = self._tool_config.registration_row(login.issuer, login.client_id)
         if row is None:
             raise LtiError("unknown_platform", "registration removed during the login", **ctx)
         if not row.enabled:

@@ -57,8 +57,8 @@ def login():
 def launch():
     """Validate the id_token, record who came from where, and show the landing page."""
     db = get_session()
-    message = ToolMessageLaunch(db, launch_settings(), Keyring(current_app.config["KEYS_DIR"]),
-                                form=request.form, cookies=request.cookies)
+    message = ToolMessageLaunch(db, launch_settings(), form=request.form,
+                                cookies=request.cookies)
     try:
         message.validate()
     except LtiError as error:
