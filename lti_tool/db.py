@@ -42,11 +42,6 @@ def get_session() -> Session:
     return g.db_session
 
 
-def get_engine() -> Engine:
-    """The app's engine."""
-    return current_app.extensions["lti_tool.engine"]
-
-
 def _close_session(exc: BaseException | None) -> None:
     """Roll back anything uncommitted and return the connection to the pool."""
     session = g.pop("db_session", None)

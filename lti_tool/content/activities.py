@@ -69,11 +69,6 @@ class ScoreResult:
     pending_manual: bool = False
     by_element: Mapping[str, ElementScore] = field(default_factory=dict)
 
-    @property
-    def fraction(self) -> float:
-        """points / max_points (0 when nothing can be scored)."""
-        return self.points / self.max_points if self.max_points else 0.0
-
 
 def _result(points: Fraction, weight: Fraction, elements: tuple[str, ...], pending: bool = False) -> ScoreResult:
     """Build a ScoreResult; the weight is split equally between the tagged elements."""

@@ -55,11 +55,6 @@ def page_title(text: str) -> str | None:
     return None
 
 
-def plain_text(text: str) -> str:
-    """Readable text of some Markdown (for word counts and keyword checks)."""
-    return nh3.clean(_md.render(text or ""), tags=set())
-
-
 def package_path(src: str) -> str | None:
     """Normalized package-relative image path, or None when it is remote, absolute or escapes."""
     src = unquote(src.strip())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -39,6 +39,12 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+def str_enum(enum_class) -> Enum:
+    """A portable column for a str Enum: its values stored as VARCHAR, no database ENUM type."""
+    return Enum(enum_class, native_enum=False, length=20,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class Base(DeclarativeBase):

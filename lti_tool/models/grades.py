@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, CreatedMixin, utcnow
+from .base import Base, CreatedMixin, str_enum, utcnow
 from .learning import Attempt
 from .lti import LtiUser, ResourceLink
 from .platform import Registration
@@ -55,8 +55,7 @@ class GradeDelivery(CreatedMixin, Base):
     score_timestamp: Mapped[datetime]
     comment: Mapped[str | None] = mapped_column(Text)
     status: Mapped[DeliveryStatus] = mapped_column(
-        Enum(DeliveryStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        str_enum(DeliveryStatus),
         default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, CreatedMixin, utcnow
+from .base import Base, CreatedMixin, str_enum, utcnow
 from .lti import LtiUser, ResourceLink
 
 
@@ -39,8 +39,7 @@ class Attempt(CreatedMixin, Base):
     module_version: Mapped[str] = mapped_column(String(50))
     module_digest: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[AttemptStatus] = mapped_column(
-        Enum(AttemptStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        str_enum(AttemptStatus),
         default=AttemptStatus.IN_PROGRESS)
     position: Mapped[int] = mapped_column(default=0)
     answers: Mapped[dict] = mapped_column(default=dict)

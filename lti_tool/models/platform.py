@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, CreatedMixin
+from .base import Base, CreatedMixin, str_enum
 
 
 class DeploymentStatus(str, enum.Enum):
@@ -54,8 +54,7 @@ class Deployment(CreatedMixin, Base):
     deployment_id: Mapped[str] = mapped_column(String(500))
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[DeploymentStatus] = mapped_column(
-        Enum(DeploymentStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        str_enum(DeploymentStatus),
         default=DeploymentStatus.PENDING,
     )
     approved_at: Mapped[datetime | None]
