@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from urllib.parse import urlencode
+
+from ..forms import csrf, forms  # noqa: F401  (csrf is re-exported to the tests)
 
 EMAIL = "ada.admin@uni.example.ac.uk"
 PASSWORD = "correct horse battery staple"
-
-
-class _FormParser(HTMLParser):
-    """Forms with the values a browser would send: unchecked boxes are left out."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": attrs.get("action", ""), "fields": {}})
-        elif tag == "input" and self.forms and attrs.get("name"):
-            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
-                return
-            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value", "")
-
-
-def forms(html: str) -> list[dict]:
-    """Every form on the page: its action and the values it would submit."""
-    parser = _FormParser()
-    parser.feed(html)
-    return parser.forms
-
-
-def csrf(html: str) -> str:
-    """The CSRF token of the first form on a page that has one."""
-    return next(f["fields"]["csrf_token"] for f in forms(html) if "csrf_token" in f["fields"])
 
 
 def sign_in(client, email: str = EMAIL, password: str = PASSWORD, next_url: str | None = None):

@@ -7,19 +7,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 sync_api = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+pytest.importorskip("axe_playwright_python.sync_playwright")
+from .keyboard import axe_violations  # noqa: E402
 expect = sync_api.expect
 pytestmark = pytest.mark.browser
-WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                              "wcag22aa"]}}
 EMAIL, PASSWORD = "ada.admin@uni.example.ac.uk", "correct horse battery staple"
-
-
-def axe_violations(page) -> list[str]:
-    """axe-core's WCAG 2.2 AA violations on the page, as readable lines."""
-    results = axe_module.Axe().run(page, options=WCAG)
-    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
-            for v in results.response["violations"]]
 
 
 def seed(database_url: str) -> int:

@@ -14,7 +14,7 @@ from ..classview.vle import take_module
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("axe_playwright_python.sync_playwright")
-from .test_player_a11y import activate, axe_violations, tab_to  # noqa: E402
+from .keyboard import activate, axe_violations, tab_to  # noqa: E402
 
 expect = sync_api.expect
 pytestmark = pytest.mark.browser

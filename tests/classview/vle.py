@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import jwt
 from werkzeug.wrappers import Request, Response
 
-from ..forms import forms
+from ..forms import csrf
 from ..lti_platform import JwksServer, TestPlatform, moodle_claims
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -192,11 +192,6 @@ def launch(client, platform: TestPlatform, server: ClassVle, *, sub: str, link: 
                                      login_hint=sub)
     assert response.status_code == 303, response.get_data(as_text=True)
     return response.headers["Location"].rsplit("/", 1)[1]
-
-
-def csrf(html: str) -> str:
-    """The CSRF token of the first form that has one."""
-    return next(f["fields"]["csrf_token"] for f in forms(html) if "csrf_token" in f["fields"])
 
 
 def post_form(client, url: str, data: dict, page_url: str | None = None):
