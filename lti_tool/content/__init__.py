@@ -7,14 +7,48 @@ Entry points for the app: ``Library.from_packages(CONTENT_DIR, CONTENT_STORE)`` 
 ``import_package(path_or_zip, store)``. Malformed answers raise ``InvalidAnswer``.
 """
 
-from .activities import (ACTIVITY_TYPES, Activity, Confidence, ElementScore, MultipleResponse, Reflection,
-                         Scenario, ScoreResult, SingleChoice, activity_type, word_count)
-from .errors import ContentError, InvalidAnswer, ModuleNotFound, PackageError, Problem, has_errors
+from .activities import (
+                         ACTIVITY_TYPES,
+                         Activity,
+                         Confidence,
+                         ElementScore,
+                         MultipleResponse,
+                         Reflection,
+                         Scenario,
+                         ScoreResult,
+                         SingleChoice,
+                         activity_type,
+                         word_count,
+)
+from .errors import (
+                         ContentError,
+                         InvalidAnswer,
+                         ModuleNotFound,
+                         PackageError,
+                         Problem,
+                         has_errors,
+)
 from .frameworks import Framework, FrameworkItem, load_frameworks
-from .library import (PACKAGES_ROOT, SHIPPED_FRAMEWORKS, SHIPPED_MODULES, ImportResult, Library, default_store,
-                      import_package, validate_package)
+from .library import (
+                         PACKAGES_ROOT,
+                         SHIPPED_FRAMEWORKS,
+                         SHIPPED_MODULES,
+                         ImportResult,
+                         Library,
+                         default_store,
+                         import_package,
+                         validate_package,
+)
 from .markdown import render_markdown
-from .module import LoadResult, Module, ModuleScore, Page, Reference, load_module, semver_key
+from .module import (
+                         LoadResult,
+                         Module,
+                         ModuleScore,
+                         Page,
+                         Reference,
+                         load_module,
+                         semver_key,
+)
 
 __all__ = [
     "ACTIVITY_TYPES", "Activity", "Confidence", "ContentError", "ElementScore", "Framework", "FrameworkItem",

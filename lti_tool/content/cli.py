@@ -8,10 +8,18 @@ import click
 
 from .errors import Problem, display_path
 from .frameworks import check_crosswalks, load_framework, load_frameworks
-from .library import (SHIPPED_FRAMEWORKS, SHIPPED_MODULES, Library, default_store, import_package,
-                      shipped_module_dirs, validate_package)
+from .guessing import STRATEGIES, guessing_scores, longest_is_correct
+from .library import (
+    SHIPPED_FRAMEWORKS,
+    SHIPPED_MODULES,
+    Library,
+    default_store,
+    import_package,
+    shipped_module_dirs,
+    validate_package,
+)
 from .module import MODULE_FILE
-
+from .timing import estimated_minutes
 
 
 def _targets(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
@@ -80,18 +88,37 @@ def validate_cmd(paths: tuple[Path, ...], basic: bool) -> None:
 @click.option("--store", type=click.Path(path_type=Path), default=default_store,
               show_default="$LTI_TOOL_CONTENT_STORE or instance/content",
               help="Folder holding imported and served versions.")
-def list_cmd(store: Path) -> None:
-    """List modules: id, version, minutes and alignment."""
+@click.option("--stats", is_flag=True,
+              help="Show what naive guessing scores in each module instead of the alignment.")
+def list_cmd(store: Path, stats: bool) -> None:
+    """List modules: id, version, minutes and alignment (or guessing figures)."""
     library = Library(store if store.is_dir() else None)
     modules = library.modules()
     if not modules:
         click.echo("no valid modules; run 'validate' to see why")
+    if stats and modules:
+        _echo_stats(modules)
+        modules = []
     for m in modules:
         align = "; ".join(f"{k}: {', '.join(v)}" for k, v in m.alignment.items())
         click.echo(f"{m.id}  {m.version}  {m.estimated_minutes} min  {align}")
     broken = sum(p.is_error for p in library.problems)
     if broken:
         click.echo(f"({broken} error(s) kept some modules out; run 'validate')")
+
+
+def _echo_stats(modules: list) -> None:
+    """One row per module: pass mark and each naive strategy's share of its points."""
+    click.echo("module  pass  " + "  ".join(f"{s:>14}" for s in STRATEGIES)
+               + "  longest-correct  minutes(stated/estimated)")
+    click.echo("(each strategy: % of the module's points / % of its auto-marked points)")
+    for m in modules:
+        scores = guessing_scores(m)
+        hits, total = longest_is_correct(m)
+        cells = "  ".join(f"{scores[s].percent:>6.0f}% /{scores[s].auto_percent:>4.0f}%"
+                          for s in STRATEGIES)
+        click.echo(f"{m.id}  {m.pass_mark}%  {cells}  {hits}/{total}  "
+                   f"{m.estimated_minutes}/{estimated_minutes(m):.0f}")
 
 
 @content.command("import")

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from .errors import ModuleNotFound, Problem
 from .frameworks import Framework, load_frameworks
-from .module import MODULE_FILE, MODULE_ID_RE, SEMVER_RE, LoadResult, Module, load_module, package_digest, semver_key
+from .module import (
+    MODULE_FILE,
+    MODULE_ID_RE,
+    SEMVER_RE,
+    LoadResult,
+    Module,
+    load_module,
+    package_digest,
+    semver_key,
+)
 from .packages import copy_package, open_package
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,27 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .activities import (ACTIVITY_TYPES, Activity, Confidence, Context, ElementScore, Reflection,
-                         Scenario, ScoreResult)
+from .activities import (
+    ACTIVITY_TYPES,
+    Activity,
+    Confidence,
+    Context,
+    ElementScore,
+    Reflection,
+    Scenario,
+    ScoreResult,
+)
 from .errors import InvalidAnswer, Problem, has_errors
 from .frameworks import DCS, Framework
-from .markdown import AssetUrl, check_markdown, package_path, page_title, render_markdown
+from .guessing import guessing_problems
+from .markdown import (
+    AssetUrl,
+    check_markdown,
+    package_path,
+    page_title,
+    render_markdown,
+)
+from .timing import estimated_minutes, honest_range
 from .yamlsrc import Fields, Source, YMap, expect_map, load_yaml
 
 MODULE_FILE = "module.yaml"
@@ -34,9 +50,17 @@ MODULE_KEYS = {"id", "version", "title", "summary", "estimated_minutes", "pcf_le
                "learning_outcomes", "content_warning", "pass_mark", "references", "confidence", "steps"}
 
 # Quality rules for the shipped set (strict profile): see docs/content-format.md.
-STRICT_MINUTES = (20, 30)
+STRICT_MINUTES = (15, 60)
 STRICT_MIN_PAGES = 3
 STRICT_MIN_SCORED = 6
+# Temporary: shipped modules whose items and minutes are being rewritten (the content issue);
+# the guessing and minutes rules warn for them instead of refusing. Empty once it lands.
+REWRITE_IN_PROGRESS = frozenset({
+    "i1-digital-professionalism", "i2-leadership-advocacy", "intro-digital-social-work",
+    "p1-professional-standards", "p2-user-carer-involvement", "p3-values-ethics",
+    "p4-relationship-based-practice", "p5-online-support-groups", "r1-online-use-tech-needs",
+    "r2-delivering-services-digitally", "r3-ethical-decision-making", "r4-online-safeguarding",
+    "r5-legislation-regulation"})
 
 
 def semver_key(version: str) -> tuple:
@@ -424,8 +448,20 @@ def _check_module(module: Module, data: YMap, ctx: Context) -> None:
         src.error(data.line_of("alignment"), f"alignment has no '{DCS}' entry; list the DCS elements the "
                                              "module develops")
 
+    # A shipped module still being rewritten (content issue) has these rules as warnings.
+    severity = "warning" if module.id in REWRITE_IN_PROGRESS else "error"
+    if module.max_points > 0:
+        ctx.src.problems.extend(replace(p, severity=severity) if p.is_error else p
+                                for p in guessing_problems(module, src.path, strict=strict,
+                                                           line=data.line_of("steps")))
     if not strict:
         return
+    estimate = estimated_minutes(module)
+    low, high = honest_range(estimate)
+    if module.estimated_minutes and not low <= module.estimated_minutes <= high:
+        src.add(data.line_of("estimated_minutes"), f"estimated_minutes {module.estimated_minutes} "
+                f"does not match the module: reading its words and answering its items takes "
+                f"about {estimate:.0f} minutes; state {low}-{high}, or trim the text", severity)
     n_scored = len(module.activities)
     scenarios = [a for a in module.activities if isinstance(a, Scenario)]
     steps_line = data.line_of("steps")
