@@ -26,7 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from . import db, errors, sessions
+    from . import db, errors, numbers, sessions
     from .admin import bp as admin_bp
     from .classview import bp as classview_bp
     from .instructor import bp as instructor_bp
@@ -38,6 +38,8 @@ def create_app(config: Config | None = None) -> Flask:
     sessions.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
+    app.jinja_env.filters.update(points=numbers.points, percent=numbers.percent,
+                                 share=numbers.share)
     app.register_blueprint(main_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)

@@ -10,14 +10,21 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app, migrate
 from .content.cli import content as content_cli
-from .grades.cli import grades as grades_cli
 from .db import get_session
+from .grades.cli import grades as grades_cli
 from .invites import create_invite, register_url
 from .keys import Keyring, KeyringError
 from .models import DeploymentStatus
-from .registrations import (RegistrationError, add_deployment, add_platform, get_platform,
-                            list_deployments, list_platforms, remove_platform,
-                            set_deployment_status)
+from .registrations import (
+    RegistrationError,
+    add_deployment,
+    add_platform,
+    get_platform,
+    list_deployments,
+    list_platforms,
+    remove_platform,
+    set_deployment_status,
+)
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# A unit of work that lost a race (a row changed since it was read, or a unique row was
+# inserted by someone else first) runs again on fresh data this many times at most.
+RACE_RETRIES = 8
 
 
 def make_engine(url: str) -> Engine:
@@ -49,3 +61,22 @@ def _close_session(exc: BaseException | None) -> None:
         if exc is not None:
             session.rollback()
         session.close()
+
+
+def committed(session: Session, work: Callable[[], T], *, what: str = "change") -> T:
+    """Run ``work`` and commit; when it lost a race with another request, run it again.
+
+    ``work`` must read what it needs inside itself: after a lost race the session is rolled
+    back and everything is read afresh, so the second run sees the winner's changes.
+    """
+    for attempt in range(1, RACE_RETRIES + 1):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except (StaleDataError, IntegrityError) as exc:
+            session.rollback()
+            if attempt == RACE_RETRIES:
+                raise
+            log.info("%s lost a race (%s); running it again", what, type(exc).__name__)
+    raise AssertionError("unreachable")

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FloatField, HiddenField, PasswordField, StringField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    FloatField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 URL_HINT = "An absolute https:// address."

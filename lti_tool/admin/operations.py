@@ -14,8 +14,14 @@ from sqlalchemy.orm import Session
 
 from ..invites import invite_state, list_invites
 from ..keys import Keyring, KeyringError, ToolKey
-from ..models import (DeliveryStatus, Deployment, DeploymentStatus, GradeDelivery, LaunchFailure,
-                      Registration)
+from ..models import (
+    DeliveryStatus,
+    Deployment,
+    DeploymentStatus,
+    GradeDelivery,
+    LaunchFailure,
+    Registration,
+)
 from ..models.base import utcnow
 
 FAILURES_PER_PAGE = 50

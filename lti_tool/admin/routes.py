@@ -6,11 +6,22 @@ import json
 import logging
 from datetime import timedelta
 
-from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from .. import registrations as regs
 from ..db import get_session
+from ..grades import ResendRefused, delivery_status, list_deliveries, resend
+from ..grades.web import deliver_now
 from ..invites import create_invite, invite_state, list_invites, register_url
 from ..keys import Keyring, KeyringError
 from ..lti.dynreg import ToolDescription
@@ -18,10 +29,15 @@ from ..lti.toolconfig import canvas_configuration, paste_values
 from ..lti.urls import tool_urls
 from ..models import DeploymentStatus, Registration
 from ..models.base import utcnow
-from ..grades import ResendRefused, delivery_status, list_deliveries, resend
-from ..grades.web import deliver_now
 from . import accounts, bp, operations
-from .forms import ActionForm, DeploymentForm, InviteForm, LoginForm, NewPlatformForm, PlatformForm
+from .forms import (
+    ActionForm,
+    DeploymentForm,
+    InviteForm,
+    LoginForm,
+    NewPlatformForm,
+    PlatformForm,
+)
 from .guard import SESSION_KEY, safe_next, session_limits
 
 log = logging.getLogger(__name__)

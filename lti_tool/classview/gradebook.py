@@ -13,11 +13,11 @@ from typing import Any
 import requests
 from sqlalchemy.orm import Session
 
+from ..attempts.settings import LinkSettings
 from ..content import Module
 from ..keys import Keyring
-from ..learner.services import LinkSettings
-from ..models import Attempt, Registration
 from ..lti.tokens import TokenError
+from ..models import Attempt, Registration
 from ..models.base import utcnow
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from ..attempts.answers import rescore
+from ..attempts.settings import link_settings
 from ..content import InvalidAnswer, Module, Reflection
-from ..learner.services import link_settings, rescore
 from ..lti.services import clean_text
 from ..models import Attempt, AttemptStatus, LtiUser, ReflectionMark, ResourceLink
 from ..models.base import utcnow
@@ -25,6 +26,10 @@ from . import gradebook
 from .services import ClassScope
 
 MAX_COMMENT = 5000
+
+
+class MarkConflict(Exception):
+    """Someone else saved marks for this attempt since this marker opened it."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,17 @@ def parse_form(form: Mapping[str, Any], reflections: list[Reflection]) -> Markin
 
 
 def save_marks(session: Session, attempt: Attempt, module: Module, form: MarkingForm,
-               marker: LtiUser) -> bool:
+               marker: LtiUser, seen_version: int | None = None) -> bool:
     """Store the marks and comments, re-score the attempt and queue its grade (flushed).
 
+    ``seen_version`` is the attempt's version when the marker opened it: if it changed, another
+    marker saved in between and MarkConflict is raised (nothing is written). Two saves at the
+    very same moment are caught by the version check at flush (StaleDataError) instead.
     Returns whether a grade was queued for the gradebook (False while grades are not installed).
     """
+    if seen_version is not None and seen_version != attempt.version:
+        raise MarkConflict(f"attempt {attempt.id} is at version {attempt.version}, "
+                           f"form was for {seen_version}")
     for activity_id, given in form.marks.items():
         module.activity(activity_id).check_marks(given)
     marks = dict(attempt.marks or {})

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 from ..keys import Keyring
 from ..lti.constants import full_role_uri
 from ..lti.services import clean_text
-from ..lti.tokens import TokenCache, TokenError, TokenRegistration, access_token, forget_token
+from ..lti.tokens import (
+    TokenCache,
+    TokenError,
+    TokenRegistration,
+    access_token,
+    forget_token,
+)
 from ..models import Context, RosterMember
 from ..models.base import utcnow
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from flask import (abort, current_app, flash, make_response, redirect, render_template,
-                   request, url_for)
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from ..content import InvalidAnswer, ModuleNotFound
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..content import InvalidAnswer, ModuleNotFound, word_count
 from ..db import get_session
 from ..errors import render_problem
 from ..keys import Keyring
@@ -15,6 +26,7 @@ from ..library import get_library
 from ..lti.routes import current_launch
 from ..lti.tokens import app_token_cache
 from ..models import Launch
+from ..numbers import percent, points
 from ..progress import band_descriptions, thresholds_sentence
 from . import bp, export, gradebook, marking
 from . import services as classview
@@ -166,30 +178,57 @@ def mark(launch_id: str, attempt_id: int):
         abort(404, "The module version this attempt was taken on is no longer installed, so "
                    "it cannot be marked here. Ask your administrator to import it again.")
     reflections = marking.reflections_to_mark(module, attempt)
-    error, values = None, request.form
+    error, conflict, values = None, None, request.form
     if request.method == "POST":
+        seen = request.form.get("version", "")
         try:
             form = marking.parse_form(request.form, reflections)
-            queued = marking.save_marks(db, attempt, module, form, launch.user)
+            queued = marking.save_marks(db, attempt, module, form, launch.user,
+                                        int(seen) if seen.isdigit() else None)
+            db.commit()
         except InvalidAnswer as exc:
             db.rollback()
             error = str(exc)
             log.info("marks refused on attempt %s: %s", attempt.id, exc)
+        except (marking.MarkConflict, StaleDataError, IntegrityError) as exc:
+            # Another marker saved first: show what they saved; this marker's marks are in
+            # the message so nothing they typed is lost.
+            db.rollback()
+            log.info("marks on attempt %s refused, marked by someone else first: %s",
+                     attempt.id, type(exc).__name__)
+            conflict = _typed_marks(request.form, reflections)
+            attempt = marking.attempt_in_scope(db, scope, attempt_id) or attempt
+            values = _saved_values(attempt, marking.comments_of(db, attempt))
         else:
-            db.commit()
             gradebook.deliver_now(attempt.user_id)
-            flash(f"Marks saved for {attempt.user.display_name}: {attempt.percent:.0f}% "
-                  f"({attempt.points:g} of {attempt.max_points:g} points)."
+            flash(f"Marks saved for {attempt.user.display_name}: {percent(attempt.percent)} "
+                  f"({points(attempt.points)} of {points(attempt.max_points)} points)."
                   + (" The grade will be sent to the gradebook." if queued else ""))
             return redirect(url_for("classview.marking_queue", launch_id=launch_id,
                                     scope=request.args.get("scope")))
     else:
         values = _saved_values(attempt, marking.comments_of(db, attempt))
-    views = [{"activity": r, "render": r.render(), "text": attempt.answers.get(r.id)}
+    records = marking.comments_of(db, attempt)
+    views = [{"activity": r, "render": r.render(), "text": attempt.answers.get(r.id),
+              "words": word_count(attempt.answers.get(r.id) or ""), "record": records.get(r.id)}
              for r in reflections]
+    status = 409 if conflict is not None else 400 if error else 200
     return render_template("classview/mark.html", launch=launch, attempt=attempt,
                            module=module, views=views, values=values, error=error,
-                           back_scope=request.args.get("scope")), 400 if error else 200
+                           conflict=conflict, back_scope=request.args.get("scope")), status
+
+
+def _typed_marks(form, reflections) -> list[str]:
+    """What a refused marker typed, as lines to show back to them."""
+    lines = []
+    for r in reflections:
+        for c in r.rubric:
+            value = str(form.get(f"mark-{r.id}-{c.id}") or "").strip()
+            lines.append(f"{c.description}: {value or '–'}")
+        comment = str(form.get(f"comment-{r.id}") or "").strip()
+        if comment:
+            lines.append(f"Comment: {comment}")
+    return lines
 
 
 def _saved_values(attempt, records) -> dict[str, str]:

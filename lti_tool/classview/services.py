@@ -2,7 +2,7 @@
 
 A scope is one link (the activity the lecturer launched from) or the whole course. Mastery
 comes from the progress service, fed each submitted attempt re-scored on its own module
-version (lti_tool.learner.profile.profile_of), so it matches what the student sees.
+version (lti_tool.attempts.profile.profile_of), so it matches what the student sees.
 """
 
 from __future__ import annotations
@@ -13,12 +13,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from ..attempts.profile import profile_of
+from ..attempts.settings import counted_attempt, link_settings
 from ..content import Library, ModuleNotFound
-from ..learner.profile import profile_of
-from ..learner.services import counted_attempt, link_settings
 from ..lti.constants import Role, roles_of
-from ..models import (Attempt, AttemptStatus, Context, Launch, LtiUser, Membership,
-                      ReflectionMark, ResourceLink, RosterMember)
+from ..models import (
+    Attempt,
+    AttemptStatus,
+    Context,
+    Launch,
+    LtiUser,
+    Membership,
+    ResourceLink,
+    RosterMember,
+)
 from ..progress import DCS_FRAMEWORK, Mastery, percent_label
 from . import gradebook
 
@@ -262,29 +270,6 @@ class AttemptRow:
     counted: bool
 
 
-@dataclass(frozen=True)
-class MarkedCriterion:
-    """A rubric criterion and the mark given, if any."""
-
-    description: str
-    given: float | None
-    points: float
-
-
-@dataclass(frozen=True)
-class ReflectionRow:
-    """A student's reflection with its prompt, marks and the marker's comment."""
-
-    attempt: Attempt
-    module_title: str
-    activity_id: str
-    prompt_html: str
-    text: str
-    criteria: tuple[MarkedCriterion, ...]
-    comment: str | None
-    pending: bool
-
-
 def attempt_rows(library: Library, attempts: list[Attempt]) -> list[AttemptRow]:
     """Attempts newest first, each saying whether it is the one that counts for its link."""
     by_link: dict[int, list[Attempt]] = {}
@@ -304,35 +289,6 @@ def attempt_rows(library: Library, attempts: list[Attempt]) -> list[AttemptRow]:
     return rows
 
 
-def reflection_rows(session: Session, library: Library,
-                    attempts: list[Attempt]) -> list[ReflectionRow]:
-    """Every written reflection in the attempts, newest first, with marks and comments."""
-    if not attempts:
-        return []
-    comments = {(m.attempt_id, m.activity_id): m.comment for m in session.scalars(
-        select(ReflectionMark).where(ReflectionMark.attempt_id.in_([a.id for a in attempts])))}
-    rows = []
-    for attempt in sorted(attempts, key=lambda a: (a.created_at, a.id), reverse=True):
-        try:
-            module = library.get(attempt.module_id, attempt.module_version)
-        except ModuleNotFound:
-            continue
-        for activity in module.activities:
-            text = attempt.answers.get(activity.id)
-            if activity.type != "reflection" or not isinstance(text, str) or not text:
-                continue
-            given = (attempt.marks or {}).get(activity.id) or {}
-            credited = link_settings(attempt.resource_link).completion_credit
-            criteria = tuple(MarkedCriterion(c.description, _number(given.get(c.id)),
-                                             float(c.points)) for c in activity.rubric)
-            rows.append(ReflectionRow(
-                attempt, module.title, activity.id, activity.render()["prompt_html"], text,
-                criteria, comments.get((attempt.id, activity.id)),
-                pending=attempt.status == AttemptStatus.SUBMITTED and not given
-                and not credited))
-    return rows
-
-
 def find_student(students: list[Student], user_id: int) -> Student | None:
     """The class-view row of a user who launched, or None if they are not in this class."""
     return next((s for s in students if s.user is not None and s.user.id == user_id), None)
@@ -344,9 +300,3 @@ def _module_title(library: Library, attempt: Attempt) -> str:
         return library.get(attempt.module_id, attempt.module_version).title
     except ModuleNotFound:
         return attempt.module_id
-
-
-def _number(value: object) -> float | None:
-    """A stored mark as a float, or None."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else None

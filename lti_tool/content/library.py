@@ -136,7 +136,8 @@ class Library:
             # Stored versions were fully checked when they arrived; load them with the basic
             # rules so a later tightening of the shipped-set rules cannot strand old attempts.
             result = load_module(self.store / module_id / version, self.frameworks, strict=False,
-                                 expected_id=module_id, expected_version=version)
+                                 expected_id=module_id, expected_version=version,
+                                 measures=False)
             self.problems.extend(result.problems)
             self._stored[key] = result.module  # None too: report a broken copy once, not per request
         return self._stored[key]
@@ -240,7 +241,7 @@ def import_package(source: Path, store: Path, *, frameworks: dict[str, Framework
 
 
 def _reload(dest: Path, frameworks: dict[str, Framework]) -> Module | None:
-    return load_module(dest, frameworks, strict=False, expected_id=dest.parent.name,
+    return load_module(dest, frameworks, strict=False, measures=False, expected_id=dest.parent.name,
                        expected_version=dest.name).module
 
 

@@ -232,10 +232,12 @@ class LoadResult:
 
 
 def load_module(folder: Path, frameworks: Mapping[str, Framework], *, strict: bool = True,
-                expected_id: str | None = None, expected_version: str | None = None) -> LoadResult:
+                expected_id: str | None = None, expected_version: str | None = None,
+                measures: bool = True) -> LoadResult:
     """Load and fully validate the package in ``folder``.
 
-    ``strict`` adds the shipped-set quality rules. ``expected_id`` defaults to the folder name
+    ``strict`` adds the shipped-set quality rules. ``measures`` runs the guessing check (off
+    when serving a version already in the store: old attempts must stay viewable). ``expected_id`` defaults to the folder name
     ("" skips the check, for a zip with module.yaml at its root); the store passes the id and
     version from ``<store>/<id>/<version>/``.
     """
@@ -255,6 +257,8 @@ def load_module(folder: Path, frameworks: Mapping[str, Framework], *, strict: bo
     if module is not None:
         _check_module(module, data, ctx)
         _check_sensitive(module, data, ctx)
+        if measures and not has_errors(problems):  # figures of a broken module are noise
+            _check_measures(module, data, ctx)
     problems.sort(key=lambda p: (p.path != path, str(p.path), p.line or 0))  # module.yaml first, by line
     if module is None or has_errors(problems):
         return LoadResult(None, problems)
@@ -448,20 +452,8 @@ def _check_module(module: Module, data: YMap, ctx: Context) -> None:
         src.error(data.line_of("alignment"), f"alignment has no '{DCS}' entry; list the DCS elements the "
                                              "module develops")
 
-    # A shipped module still being rewritten (content issue) has these rules as warnings.
-    severity = "warning" if module.id in REWRITE_IN_PROGRESS else "error"
-    if module.max_points > 0:
-        ctx.src.problems.extend(replace(p, severity=severity) if p.is_error else p
-                                for p in guessing_problems(module, src.path, strict=strict,
-                                                           line=data.line_of("steps")))
     if not strict:
         return
-    estimate = estimated_minutes(module)
-    low, high = honest_range(estimate)
-    if module.estimated_minutes and not low <= module.estimated_minutes <= high:
-        src.add(data.line_of("estimated_minutes"), f"estimated_minutes {module.estimated_minutes} "
-                f"does not match the module: reading its words and answering its items takes "
-                f"about {estimate:.0f} minutes; state {low}-{high}, or trim the text", severity)
     n_scored = len(module.activities)
     scenarios = [a for a in module.activities if isinstance(a, Scenario)]
     steps_line = data.line_of("steps")
@@ -479,6 +471,25 @@ def _check_module(module: Module, data: YMap, ctx: Context) -> None:
     if not module.confidence.statements and "confidence" in data:  # absent: already reported
         src.error(data.line_of("confidence"), "the module has no confidence statements; add at least one "
                                               "'- {id: c1, element: R4, text: I can ...}'")
+
+
+def _check_measures(module: Module, data: YMap, ctx: Context) -> None:
+    """What a naive guess scores (always) and whether the stated minutes are honest (strict)."""
+    src, strict = ctx.src, ctx.strict
+    # A shipped module still being rewritten (content issue) has these rules as warnings.
+    severity = "warning" if module.id in REWRITE_IN_PROGRESS else "error"
+    if module.max_points > 0:
+        src.problems.extend(replace(p, severity=severity) if p.is_error else p
+                            for p in guessing_problems(module, src.path, strict=strict,
+                                                       line=data.line_of("steps")))
+    if not strict:
+        return
+    estimate = estimated_minutes(module)
+    low, high = honest_range(estimate)
+    if module.estimated_minutes and not low <= module.estimated_minutes <= high:
+        src.add(data.line_of("estimated_minutes"), f"estimated_minutes {module.estimated_minutes} "
+                f"does not match the module: reading its words and answering its items takes "
+                f"about {estimate:.0f} minutes; state {low}-{high}, or trim the text", severity)
 
 
 def _check_sensitive(module: Module, data: YMap, ctx: Context) -> None:

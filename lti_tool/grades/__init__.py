@@ -13,11 +13,29 @@ For other parts of the tool:
 - the worker: ``deliver_pending(session_factory, http, now, limit, keyring=...)``.
 """
 
-from .delivery import Report, claim_next, deliver_claimed, deliver_for_user, deliver_pending
+from .delivery import (
+                     Report,
+                     claim_next,
+                     deliver_claimed,
+                     deliver_for_user,
+                     deliver_pending,
+)
 from .errors import DeliveryError
-from .outbox import DeliveryView, ResendRefused, delivery_status, list_deliveries, resend
-from .scores import (Progress, latest_delivery, link_max_points, queue_score, record_progress,
-                     requeue_after_marking)
+from .outbox import (
+                     DeliveryView,
+                     ResendRefused,
+                     delivery_status,
+                     list_deliveries,
+                     resend,
+)
+from .scores import (
+                     Progress,
+                     latest_delivery,
+                     link_max_points,
+                     queue_score,
+                     record_progress,
+                     requeue_after_marking,
+)
 from .tokens import DatabaseTokenCache, RegistrationInfo, UncachedTokens
 
 __all__ = [

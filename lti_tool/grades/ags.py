@@ -17,10 +17,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from ..lti.constants import (
+    CONTAINER_TYPE,
+    LINEITEM_TYPE,
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READ,
+    SCOPE_SCORE,
+    SCORE_TYPE,
+)
 from .errors import DeliveryError, refused, transient
 from .tokens import RegistrationInfo, TokenSource
-from ..lti.constants import (CONTAINER_TYPE, LINEITEM_TYPE, SCOPE_LINEITEM, SCOPE_LINEITEM_READ,
-                             SCOPE_SCORE, SCORE_TYPE)
 
 log = logging.getLogger(__name__)
 

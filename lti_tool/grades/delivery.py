@@ -30,8 +30,13 @@ from ..models import LtiUser, Registration, ResourceLink
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery, LineItemLink
 from .ags import SCOPE_LINEITEM, SCOPE_LINEITEM_READ, AgsClient, Conflict, scopes_for
-from .errors import (DeliveryError, cannot_create_column, no_grade_service,
-                     registration_disabled, transient)
+from .errors import (
+    DeliveryError,
+    cannot_create_column,
+    no_grade_service,
+    registration_disabled,
+    transient,
+)
 from .tokens import DatabaseTokenCache, RegistrationInfo, TokenSource
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..attempts.settings import LinkSettings, counted_attempt, link_settings
 from ..content import Library, Module, ModuleNotFound
-from ..learner.services import LinkSettings, counted_attempt, link_settings
 from ..lti.constants import Role, primary_role, roles_of
 from ..models import Attempt, Launch, ResourceLink
 from ..models.base import utcnow
@@ -57,6 +57,10 @@ def queue_score(session: Session, attempt: Attempt, settings: LinkSettings | Non
         Attempt.user_id == attempt.user_id, Attempt.resource_link_id == attempt.resource_link_id)))
     counted = counted_attempt(attempts, settings.counting)
     maximum = link_max_points(settings, module, attempts)
+    if counted is not None and progress in (Progress.STARTED, Progress.IN_PROGRESS):
+        # A submitted attempt counts: the gradebook keeps its grade until a newer attempt is
+        # submitted, so a new attempt's progress is not worth a request (nor a risk to it).
+        return None
     activity, grading, given, comment = _score_fields(progress, counted, maximum)
     latest = latest_delivery(session, attempt.user_id, attempt.resource_link_id)
     if latest is not None:
@@ -152,11 +156,6 @@ def _score_fields(progress: Progress, counted: Attempt | None,
     grading = "PendingManual" if pending else "FullyGraded"
     comment = f"{round(counted.percent or 0)}% (attempt {counted.number})" + (
         "; a reflection is waiting for the lecturer's marking" if pending else "")
-    if progress in (Progress.STARTED, Progress.IN_PROGRESS):
-        # A new attempt after a counted one: the grade stays, with its grading progress, or
-        # Moodle would blank it (it drops scoreGiven unless FullyGraded).
-        return ("Started" if progress == Progress.STARTED else "InProgress"), grading, given, \
-            comment
     return ("Submitted" if pending else "Completed"), grading, given, comment
 
 

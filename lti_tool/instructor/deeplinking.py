@@ -1,7 +1,7 @@
 """Deep linking: the module catalogue, the lecturer's marking choices and the signed response.
 
 Functions take plain values and flush; the view commits. The custom parameters written here
-are exactly those `learner.services.link_settings` reads back on every launch of the link.
+are exactly those `attempts.settings.link_settings` reads back on every launch of the link.
 """
 
 from __future__ import annotations

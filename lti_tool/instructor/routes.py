@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from flask import (abort, current_app, flash, make_response, redirect, render_template,
-                   request, url_for)
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from ..attempts.settings import link_settings
 from ..content import ModuleNotFound
 from ..db import get_session
 from ..errors import render_problem
 from ..keys import Keyring, KeyringError
 from ..learner.routes import STAFF
-from ..learner.services import link_settings
 from ..library import get_library
 from ..lti.constants import MessageType, primary_role, roles_of
 from ..lti.routes import current_launch

@@ -1,4 +1,8 @@
-"""Route table of the module player: resume, steps, submit, summary, choose, assets."""
+"""Route table of the module player: start, steps, review, submit, summary, profile, assets.
+
+Every write goes through the attempt lifecycle (``lti_tool.attempts.lifecycle``) inside
+``db.committed``, which runs it again when it lost a race with another request.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,18 @@ import logging
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
 from .. import grades
+from ..attempts import answers, lifecycle
+from ..attempts.feedback import reflection_rows
+from ..attempts.lifecycle import NoAttemptsLeft, Phase, StaleAttempt
+from ..attempts.profile import build_profile
 from ..content import InvalidAnswer, ModuleNotFound
-from ..db import get_session
+from ..db import committed, get_session
 from ..grades.web import deliver_now
 from ..library import get_library
 from ..lti.constants import Role, primary_role, roles_of
 from ..lti.routes import current_launch
-from ..models import Attempt, AttemptStatus
-from . import bp
-from . import services as attempts
+from ..models import Attempt
+from . import bp, pages
 
 log = logging.getLogger(__name__)
 STAFF = {Role.INSTRUCTOR, Role.TEACHING_ASSISTANT, Role.ADMINISTRATOR, Role.CONTENT_DEVELOPER}
@@ -28,85 +35,132 @@ def _link(launch):
     return launch.resource_link
 
 
+def _form_number(name: str) -> int | None:
+    """An attempt number a form carries, or None (old forms carry none)."""
+    raw = request.form.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _stale(launch, error: StaleAttempt):
+    """The page for a form from an out-of-date tab: nothing saved, and where things stand."""
+    log.info("stale form for attempt %s of user %s: now %s", error.number, launch.user_id,
+             error.situation.phase.value)
+    return render_template("learner/stale.html", launch=launch, number=error.number,
+                           now=error.situation), 409
+
+
 @bp.get("/")
 def start(launch_id: str):
-    """Resume the attempt in progress (or start one) at the step where the student left off."""
+    """Where the student stands: the module's start page, the open attempt, or their result."""
     launch = current_launch(launch_id)
     link = _link(launch)
-    settings = attempts.link_settings(link)
-    if settings.module_id is None:
+    now = lifecycle.situation(get_session(), launch.user, link)
+    if now.phase == Phase.NOT_SET_UP:
         staff = primary_role(roles_of(launch.roles)) in STAFF
         return redirect(url_for("instructor.pick", launch_id=launch_id)) if staff else \
             render_template("learner/not_set_up.html", launch=launch), 200
-    db = get_session()
+    if now.open is not None:
+        return redirect(url_for("learner.step", launch_id=launch_id, index=now.open.position))
+    if now.latest is not None:
+        return redirect(url_for("learner.summary", launch_id=launch_id, number=now.latest.number))
     try:
-        attempt = attempts.start_or_resume(db, get_library(), launch.user, link)
-    except attempts.NoAttemptsLeft:
-        done = attempts.attempts_for(db, launch.user, link)
-        return redirect(url_for("learner.summary", launch_id=launch_id,
-                                number=done[-1].number))
+        module = get_library().get(now.settings.module_id or "")
     except ModuleNotFound:
-        log.warning("link %s names unknown module %r", link.id, settings.module_id)
+        log.warning("link %s names unknown module %r", link.id, now.settings.module_id)
         return render_template("learner/not_set_up.html", launch=launch,
-                               unknown=settings.module_id), 404
-    grades.record_progress(db, get_library(), launch, attempt, grades.Progress.STARTED)
-    db.commit()
+                               unknown=now.settings.module_id), 404
+    return render_template("learner/start.html", launch=launch, module=module, now=now,
+                           pass_mark=now.settings.pass_mark or module.pass_mark)
+
+
+@bp.post("/start")
+@bp.post("/retry")
+def begin(launch_id: str):
+    """Start the first attempt, or try again: only ever from this explicit button."""
+    launch = current_launch(launch_id)
+    link = _link(launch)
+    db, library = get_session(), get_library()
+
+    def work() -> Attempt:
+        attempt = lifecycle.start(db, library, launch.user, link, after=_form_number("after"))
+        grades.record_progress(db, library, launch, attempt, grades.Progress.STARTED)
+        return attempt
+
+    try:
+        attempt = committed(db, work, what="starting an attempt")
+    except NoAttemptsLeft:
+        flash("You have used every attempt this activity allows.")
+        return redirect(url_for("learner.start", launch_id=launch_id))
+    except StaleAttempt as error:
+        return _stale(launch, error)
+    except ModuleNotFound:
+        return redirect(url_for("learner.start", launch_id=launch_id))
     return redirect(url_for("learner.step", launch_id=launch_id, index=attempt.position))
 
 
-def _open_attempt(launch):
-    """The attempt in progress for this launch's user and link, or back to the start."""
-    link = _link(launch)
-    for attempt in attempts.attempts_for(get_session(), launch.user, link):
-        if attempt.status == AttemptStatus.IN_PROGRESS:
-            return attempt
-    return None
-
-
-@bp.route("/step/<int:index>", methods=["GET", "POST"])
+@bp.get("/step/<int:index>")
 def step(launch_id: str, index: int):
-    """Show one step; on POST save its answer, then show feedback or move on."""
+    """Show one step of the open attempt (its page, question, or the feedback on an answer)."""
     launch = current_launch(launch_id)
-    attempt = _open_attempt(launch)
+    db = get_session()
+    attempt = lifecycle.situation(db, launch.user, _link(launch)).open
     if attempt is None:
         return redirect(url_for("learner.start", launch_id=launch_id))
-    library = get_library()
-    module = attempts.module_of(library, attempt)
-    total = attempts.step_count(module)
-    if not 0 <= index < total:
+    module = answers.module_of(get_library(), attempt)
+    if not 0 <= index < answers.step_count(module):
         abort(404, "There is no such step in this module.")
-    db = get_session()
-    error = None
-    if request.method == "POST":
-        try:
-            activity_id, answer = attempts.parse_answer(module, index, request.form, attempt)
-            attempts.save_answer(attempt, module, index, activity_id, answer)
-        except InvalidAnswer as exc:
-            error = str(exc) if str(exc)[:1].isupper() else "That answer could not be saved."
-            log.info("answer refused on attempt %s step %s: %s", attempt.id, index, exc)
-        else:
-            attempt.position = max(attempt.position, index)
-            grades.record_progress(db, library, launch, attempt, grades.Progress.IN_PROGRESS)
-            db.commit()
-            if attempts.is_answered(attempt, module, index) and _no_feedback(module, index):
-                return redirect(_next_url(launch_id, index, total))
-            return redirect(url_for("learner.step", launch_id=launch_id, index=index))
-    else:
-        attempt.position = index
-        db.commit()
-    view = _step_view(library, module, attempt, index)
-    return render_template("learner/step.html", launch=launch, module=module, attempt=attempt,
-                           index=index, total=total, view=view, error=error,
-                           answered=attempts.is_answered(attempt, module, index),
-                           next_url=_next_url(launch_id, index, total),
-                           prev_url=url_for("learner.step", launch_id=launch_id,
-                                            index=index - 1) if index else None,
-                           step_titles=_titles(module)), 400 if error else 200
+    if index > attempt.position and lifecycle.reach(db, attempt, index):
+        db.commit()  # the furthest step reached, where a relaunch resumes
+    return _render_step(launch, module, attempt, index)
 
 
-def _no_feedback(module, index: int) -> bool:
-    """Confidence ratings move straight on; activities stay to show their feedback."""
-    return index in (0, attempts.step_count(module) - 1)
+@bp.post("/step/<int:index>")
+def answer(launch_id: str, index: int):
+    """Save the step's answer, then show its feedback or move on."""
+    launch = current_launch(launch_id)
+    link = _link(launch)
+    db, library = get_session(), get_library()
+    number = _form_number("attempt")
+
+    def work() -> tuple[Attempt, object]:
+        attempt = lifecycle.current(db, launch.user, link, number)
+        module = answers.module_of(library, attempt)
+        if not 0 <= index < answers.step_count(module):
+            abort(404, "There is no such step in this module.")
+        activity_id, given = answers.parse_answer(module, index, request.form, attempt)
+        answers.save_answer(attempt, module, index, activity_id, given)
+        grades.record_progress(db, library, launch, attempt, grades.Progress.IN_PROGRESS)
+        return attempt, module
+
+    try:
+        attempt, module = committed(db, work, what="saving an answer")
+    except StaleAttempt as error:
+        return _stale(launch, error)
+    except InvalidAnswer as exc:
+        db.rollback()
+        attempt = lifecycle.current(db, launch.user, link, None)
+        module = answers.module_of(library, attempt)
+        log.info("answer refused on attempt %s step %s: %s", attempt.id, index, exc)
+        typed = request.form.get("text") if "text" in request.form else None
+        return _render_step(launch, module, attempt, index, error=str(exc), typed=typed)
+    total = answers.step_count(module)
+    if answers.is_answered(attempt, module, index) and answers.is_rating(module, index):
+        return redirect(_next_url(launch_id, index, total))
+    return redirect(url_for("learner.step", launch_id=launch_id, index=index))
+
+
+def _render_step(launch, module, attempt, index: int, error: str | None = None,
+                 typed: str | None = None):
+    """The step page; 400 when it carries a refused answer."""
+    total = answers.step_count(module)
+    return render_template(
+        "learner/step.html", launch=launch, module=module, attempt=attempt, index=index,
+        total=total, error=error,
+        view=pages.step_view(module, attempt, index, launch.id, typed),
+        answered=answers.is_answered(attempt, module, index),
+        next_url=_next_url(launch.id, index, total),
+        prev_url=url_for("learner.step", launch_id=launch.id, index=index - 1) if index else None,
+        step_titles=pages.titles(module)), 400 if error else 200
 
 
 def _next_url(launch_id: str, index: int, total: int) -> str:
@@ -116,139 +170,58 @@ def _next_url(launch_id: str, index: int, total: int) -> str:
     return url_for("learner.review", launch_id=launch_id)
 
 
-def _titles(module) -> list[str]:
-    """A short title per player step, for the progress list."""
-    titles = ["Before you start: your confidence"]
-    for item in module.steps:
-        titles.append(getattr(item, "title", None) or _activity_title(item))
-    titles.append("After the module: your confidence")
-    return titles
-
-
-def _activity_title(activity) -> str:
-    """A readable name for an untitled activity."""
-    return {"single_choice": "Question", "multiple_response": "Question",
-            "scenario": "Case scenario", "reflection": "Reflection"}.get(activity.type, "Activity")
-
-
-def _step_view(library, module, attempt, index: int) -> dict:
-    """What the step template shows: the page, the activity form or its feedback."""
-    asset = lambda rel: url_for("learner.asset", launch_id=request.view_args["launch_id"],  # noqa: E731
-                                module_id=module.id, version=module.version, path=rel)
-    saved = attempts.answer_for(attempt, module, index)
-    if index in (0, attempts.step_count(module) - 1):
-        return {"kind": "confidence", "phase": "before" if index == 0 else "after",
-                "data": module.confidence.render(asset), "saved": saved or {}}
-    item = module.steps[index - 1]
-    if not hasattr(item, "score"):
-        return module.render_step(index - 1, asset)
-    view = {"kind": "activity", "type": item.type, "saved": saved}
-    if item.type == "scenario":
-        view["data"] = item.render(asset, state=saved or [])
-        if attempts.is_answered(attempt, module, index):
-            view["feedback"] = item.feedback(saved, asset)
-    else:
-        view["data"] = item.render(asset)
-        if saved is not None:
-            view["feedback"] = item.feedback(saved, asset)
-    return view
-
-
 @bp.get("/review")
 def review(launch_id: str):
     """Before submitting: what is done and what is still open."""
     launch = current_launch(launch_id)
-    attempt = _open_attempt(launch)
+    attempt = lifecycle.situation(get_session(), launch.user, _link(launch)).open
     if attempt is None:
         return redirect(url_for("learner.start", launch_id=launch_id))
-    module = attempts.module_of(get_library(), attempt)
-    titles = _titles(module)
-    open_steps = [(i, titles[i]) for i in range(attempts.step_count(module))
-                  if not attempts.is_answered(attempt, module, i)]
-    return render_template("learner/review.html", launch=launch, module=module,
-                           attempt=attempt, open_steps=open_steps)
+    module = answers.module_of(get_library(), attempt)
+    return render_template("learner/review.html", launch=launch, module=module, attempt=attempt,
+                           open_steps=answers.open_steps(attempt, module, pages.titles(module)))
 
 
 @bp.post("/submit")
 def submit(launch_id: str):
-    """Submit the attempt: score it on its own module version."""
+    """Submit the attempt the review page showed: score it on its own module version."""
     launch = current_launch(launch_id)
-    attempt = _open_attempt(launch)
-    if attempt is None:
-        return redirect(url_for("learner.start", launch_id=launch_id))
-    module = attempts.module_of(get_library(), attempt)
-    attempts.submit(attempt, module, attempts.link_settings(launch.resource_link))
-    # The score goes into the outbox in the same transaction as the submitted attempt...
-    grades.record_progress(get_session(), get_library(), launch, attempt,
-                           grades.Progress.SUBMITTED)
-    get_session().commit()
-    # ...and, where the VLE answers quickly, reaches its gradebook before this page does.
-    deliver_now(launch.user_id)
+    link = _link(launch)
+    db, library = get_session(), get_library()
+
+    def work() -> tuple[Attempt, bool]:
+        attempt, closed = lifecycle.submit(db, library, launch.user, link,
+                                           _form_number("attempt"))
+        if closed:  # the score joins the outbox in the same transaction as the attempt
+            grades.record_progress(db, library, launch, attempt, grades.Progress.SUBMITTED)
+        return attempt, closed
+
+    try:
+        attempt, closed = committed(db, work, what="submitting an attempt")
+    except StaleAttempt as error:
+        return _stale(launch, error)
+    if closed:
+        deliver_now(launch.user_id)  # where the VLE answers quickly, before this page does
     return redirect(url_for("learner.summary", launch_id=launch_id, number=attempt.number))
 
 
 @bp.get("/attempts/<int:number>")
 def summary(launch_id: str, number: int):
-    """The result of a submitted attempt: score, each element, what to revisit."""
+    """The result of a submitted attempt: score, each element, feedback, what to revisit."""
     launch = current_launch(launch_id)
-    link = _link(launch)
-    db = get_session()
-    all_attempts = attempts.attempts_for(db, launch.user, link)
-    attempt = next((a for a in all_attempts if a.number == number), None)
-    if attempt is None or attempt.status != AttemptStatus.SUBMITTED:
+    db, library = get_session(), get_library()
+    now = lifecycle.situation(db, launch.user, _link(launch))
+    attempt = now.attempt(number)
+    if attempt is None or attempt.submitted_at is None:
         abort(404, "That attempt has not been submitted.")
-    library = get_library()
-    module = attempts.module_of(library, attempt)
-    settings = attempts.link_settings(link)
-    counted = attempts.counted_attempt(all_attempts, settings.counting)
-    left = None if settings.max_attempts is None else settings.max_attempts - len(all_attempts)
-    revisit = _revisit(module, attempt)
+    module = answers.module_of(library, attempt)
     dcs = library.frameworks.get("dcs-2020")
     return render_template("learner/summary.html", launch=launch, module=module,
-                           attempt=attempt, counted=counted, settings=settings,
-                           attempts_left=left, revisit=revisit,
-                           element_title=lambda e: _element_title(dcs, e),
-                           pass_mark=settings.pass_mark or module.pass_mark)
-
-
-def _element_title(dcs, element: str) -> str:
-    """'R4 Online safeguarding' from the framework data."""
-    item = dcs.alignable.get(element) if dcs is not None else None
-    title = item.title if item is not None else None
-    return f"{element} {title}" if title else element
-
-
-def _revisit(module, attempt: Attempt) -> list[dict]:
-    """Items that did not earn full marks, with the page before them to reread."""
-    result = module.score(attempts.scoring_answers(attempt, module), marks=attempt.marks or None)
-    revisit, last_page = [], None
-    for position, item in enumerate(module.steps, start=1):
-        if not hasattr(item, "score"):
-            last_page = (position, getattr(item, "title", ""))
-            continue
-        scored = result.by_activity.get(item.id)
-        if scored is None or scored.pending_manual:
-            continue
-        if scored.points < scored.max_points:
-            revisit.append({"title": getattr(item, "title", None) or _activity_title(item),
-                            "elements": list(item.elements), "page": last_page,
-                            "points": float(scored.points), "max": float(scored.max_points)})
-    return revisit
-
-
-@bp.post("/retry")
-def retry(launch_id: str):
-    """Start a new attempt when the link allows another."""
-    launch = current_launch(launch_id)
-    db = get_session()
-    try:
-        attempt = attempts.start_or_resume(db, get_library(), launch.user, _link(launch))
-    except attempts.NoAttemptsLeft:
-        flash("You have used every attempt this activity allows.")
-        return redirect(url_for("learner.start", launch_id=launch_id))
-    grades.record_progress(db, get_library(), launch, attempt, grades.Progress.STARTED)
-    db.commit()
-    return redirect(url_for("learner.step", launch_id=launch_id, index=attempt.position))
+                           attempt=attempt, now=now, settings=now.settings,
+                           counted=now.counted, revisit=pages.revisit(module, attempt),
+                           feedback=reflection_rows(db, library, [attempt]),
+                           element_title=lambda e: pages.element_title(dcs, e),
+                           pass_mark=now.settings.pass_mark or module.pass_mark)
 
 
 @bp.get("/choose")
@@ -277,37 +250,53 @@ def asset(launch_id: str, module_id: str, version: str, path: str):
 @bp.get("/profile")
 def profile(launch_id: str):
     """My capability profile: mastery per domain and element, confidence, next steps."""
-    from ..progress import (band_descriptions, chart_title, profile_chart_svg,
-                            profile_table_rows, thresholds_sentence)
-    from .profile import build_profile
+    from ..progress import (
+        band_descriptions,
+        chart_title,
+        profile_chart_svg,
+        profile_table_rows,
+        thresholds_sentence,
+    )
 
     launch = current_launch(launch_id)
+    db, library = get_session(), get_library()
     course = request.args.get("course") or None
-    built, used = build_profile(get_session(), get_library(), launch.user,
-                                launch.deployment_id, course=course)
+    built, used = build_profile(db, library, launch.user, launch.deployment_id, course=course)
     views = [(by, chart_title(built, by), profile_chart_svg(built, by=by),
               profile_table_rows(built, by=by)) for by in ("domain", "element")]
     courses = {a.resource_link.context.context_id: (a.resource_link.context.title
                                                     or a.resource_link.context.label)
                for a in used}
+    marked = {}
+    for row in reflection_rows(db, library, used):
+        marked.setdefault(row.attempt.id, []).append(row)
     return render_template("learner/profile.html", launch=launch, profile=built, views=views,
                            thresholds=thresholds_sentence(), bands=band_descriptions(),
-                           courses=courses, course=course)
+                           courses=courses, course=course, used=used, marked=marked,
+                           module_title=lambda a: _module_title(library, a))
+
+
+def _module_title(library, attempt: Attempt) -> str:
+    """The title of the module version an attempt was on."""
+    try:
+        return answers.module_of(library, attempt).title
+    except ModuleNotFound:
+        return attempt.module_id
 
 
 @bp.get("/evidence")
 def evidence(launch_id: str):
     """A printable evidence record for a PCF portfolio: modules, dates, scores, reflections."""
-    from .profile import build_profile
-
     launch = current_launch(launch_id)
-    library = get_library()
-    built, used = build_profile(get_session(), library, launch.user, launch.deployment_id)
+    db, library = get_session(), get_library()
+    built, used = build_profile(db, library, launch.user, launch.deployment_id)
+    feedback: dict[int, list] = {}
+    for row in reflection_rows(db, library, used):
+        feedback.setdefault(row.attempt.id, []).append(row)
     rows = []
     for attempt in used:
         module = library.get(attempt.module_id, attempt.module_version)
-        reflections = [(a.prompt, attempt.answers.get(a.id)) for a in module.activities
-                       if a.type == "reflection" and attempt.answers.get(a.id)]
-        rows.append({"attempt": attempt, "module": module, "reflections": reflections,
+        rows.append({"attempt": attempt, "module": module,
+                     "reflections": feedback.get(attempt.id, []),
                      "course": attempt.resource_link.context.title})
     return render_template("learner/evidence.html", launch=launch, rows=rows, profile=built)

@@ -4,5 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("lti", __name__)
 
-from . import dynreg_routes, routes  # noqa: E402,F401  (routes register on bp)
-from . import config_routes  # noqa: E402,F401
+from . import (  # noqa: E402,F401  (routes register on bp)
+    config_routes,  # noqa: E402,F401
+    dynreg_routes,
+    routes,
+)

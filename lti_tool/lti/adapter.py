@@ -28,7 +28,13 @@ from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..models import Deployment, DeploymentStatus, LoginState, PlatformKeySet, Registration
+from ..models import (
+    Deployment,
+    DeploymentStatus,
+    LoginState,
+    PlatformKeySet,
+    Registration,
+)
 from ..models.base import utcnow
 from .constants import LTI_VERSION, Claim, MessageType
 from .errors import LtiError

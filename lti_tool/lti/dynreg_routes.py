@@ -7,7 +7,9 @@ import logging
 import requests
 from flask import current_app, render_template, request
 
-from .. import errors as error_pages  # a module import: lti_tool.errors imports this package
+from .. import (
+    errors as error_pages,  # a module import: lti_tool.errors imports this package
+)
 from ..db import get_session
 from . import bp
 from .dynreg import RegistrationRefused, ToolDescription, register_platform

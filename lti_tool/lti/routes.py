@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import (abort, current_app, make_response, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from ..extensions import csrf
 from ..db import get_session
+from ..extensions import csrf
 from ..keys import Keyring, KeyringError
 from ..models import Launch
 from . import bp
@@ -96,7 +104,7 @@ def landing(launch_id: str):
 
 def _needs_module(link) -> bool:
     """Whether a link has no module yet, by the same rule the player uses."""
-    from ..learner.services import link_settings  # here: the learner package imports us
+    from ..attempts.settings import link_settings
 
     return link_settings(link).module_id is None
 

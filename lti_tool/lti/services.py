@@ -5,16 +5,28 @@ from __future__ import annotations
 import logging
 import secrets
 
+from typing import Any, TypeVar
+
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..models import (Context, Deployment, Launch, LaunchFailure, LtiUser, Membership,
-                      ResourceLink)
+from ..models import (
+    Context,
+    Deployment,
+    Launch,
+    LaunchFailure,
+    LtiUser,
+    Membership,
+    ResourceLink,
+)
 from ..models.base import utcnow
 from .constants import Claim, full_role_uri
 from .errors import LtiError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def record_launch(session: Session, deployment: Deployment, claims: dict) -> Launch:
@@ -52,14 +64,29 @@ def record_failure(session: Session, error: LtiError) -> None:
                               deployment_id=clean_text(error.deployment_id, 500)))
 
 
+def get_or_insert(session: Session, model: type[T], **key: Any) -> T:
+    """The row with this unique key, inserted first if missing; race-free.
+
+    INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) means two requests
+    creating the same course, user, membership or link at once both end with the one row,
+    where a SELECT-then-INSERT would give one of them a unique-key error.
+    """
+    found = session.scalar(select(model).filter_by(**key))
+    if found is not None:
+        return found
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    # Core applies the columns' Python defaults, as the ORM would.
+    session.execute(insert(model).values(**key).on_conflict_do_nothing(
+        index_elements=list(key)))
+    return session.scalars(select(model).filter_by(**key)
+                           .execution_options(populate_existing=True)).one()
+
+
 def _upsert_user(session: Session, registration_id: int, claims: dict) -> LtiUser:
     """The user by registration and sub; names and email only overwrite when sent."""
     sub = clean_text(claims["sub"], 255) or ""
-    user = session.scalar(select(LtiUser).where(LtiUser.registration_id == registration_id,
-                                                LtiUser.sub == sub))
-    if user is None:
-        user = LtiUser(registration_id=registration_id, sub=sub)
-        session.add(user)
+    user = get_or_insert(session, LtiUser, registration_id=registration_id, sub=sub)
     for field in ("name", "given_name", "family_name", "email"):
         value = claims.get(field)
         if isinstance(value, str) and value:
@@ -74,11 +101,7 @@ def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> C
     if not isinstance(data, dict) or not data.get("id"):
         return None
     context_id = clean_text(data["id"], 255) or ""
-    context = session.scalar(select(Context).where(Context.deployment_id == deployment.id,
-                                                   Context.context_id == context_id))
-    if context is None:
-        context = Context(deployment_id=deployment.id, context_id=context_id)
-        session.add(context)
+    context = get_or_insert(session, Context, deployment_id=deployment.id, context_id=context_id)
     context.label = clean_text(data.get("label"), 255) or context.label
     context.title = clean_text(data.get("title"), 500) or context.title
     context.types = list(data.get("type") or context.types or [])
@@ -92,11 +115,7 @@ def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> C
 def _upsert_membership(session: Session, context: Context, user: LtiUser,
                        roles: list[str]) -> Membership:
     """The user's roles in the course as of this launch."""
-    membership = session.scalar(select(Membership).where(
-        Membership.context_id == context.id, Membership.user_id == user.id))
-    if membership is None:
-        membership = Membership(context=context, user=user)
-        session.add(membership)
+    membership = get_or_insert(session, Membership, context_id=context.id, user_id=user.id)
     membership.roles = roles
     membership.updated_at = utcnow()
     return membership
@@ -108,11 +127,7 @@ def _upsert_resource_link(session: Session, context: Context, claims: dict) -> R
     if not isinstance(data, dict) or not data.get("id"):
         return None
     link_id = clean_text(data["id"], 255) or ""
-    link = session.scalar(select(ResourceLink).where(
-        ResourceLink.context_id == context.id, ResourceLink.resource_link_id == link_id))
-    if link is None:
-        link = ResourceLink(context=context, resource_link_id=link_id)
-        session.add(link)
+    link = get_or_insert(session, ResourceLink, context_id=context.id, resource_link_id=link_id)
     link.title = clean_text(data.get("title"), 500) or link.title
     link.description = clean_text(data.get("description"), 10000) or link.description
     custom = claims.get(Claim.CUSTOM.value)

@@ -5,8 +5,8 @@ from .base import Base, utcnow
 from .classview import ReflectionMark, RosterMember
 from .deeplinking import DeepLinkResponse, SandboxLink
 from .grades import DeliveryStatus, GradeDelivery, LineItemLink, ServiceToken
-from .learning import Attempt, AttemptStatus
 from .invite import RegistrationInvite
+from .learning import Attempt, AttemptStatus
 from .lti import Context, Launch, LaunchFailure, LtiUser, Membership, ResourceLink
 from .platform import Deployment, DeploymentStatus, Registration
 from .sandbox_grades import SandboxLineItem, SandboxScore

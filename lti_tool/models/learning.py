@@ -54,6 +54,16 @@ class Attempt(CreatedMixin, Base):
     passed: Mapped[bool | None]
     pending_manual: Mapped[bool] = mapped_column(default=False)
     element_points: Mapped[dict] = mapped_column(default=dict)
+    # Raised on every change: a save based on an older read fails instead of overwriting
+    # (two tabs, a double click, two markers at once).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     user: Mapped[LtiUser] = relationship()
     resource_link: Mapped[ResourceLink] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def seed(self) -> str:
+        """What orders this attempt's options and choices (same in every view)."""
+        return f"attempt-{self.id}"

@@ -10,13 +10,51 @@ institution, turns them into ``AttemptResult`` (``AttemptResult.from_score`` for
     rows = profile_table_rows(profile, by="element")    # the same data for an accessible table
 """
 
-from .bands import (BANDS, CAPABLE, CAPABLE_FROM, DEVELOPING, PROFICIENT, PROFICIENT_FROM, band, band_descriptions,
-                    percent_label, points_label, thresholds_sentence, whole_percent)
-from .chart import BAND_COLOURS, ChartRow, chart_title, profile_chart_svg, profile_table_rows
-from .models import (AttemptResult, ConfidenceChange, ConfidenceRatings, Counting, DomainMastery, ElementMastery,
-                     EvidenceRow, Mastery, NextStep, Phase, Profile, TeachingModule, teaching_modules)
-from .profile import (CROSSWALK_TARGETS, DCS_FRAMEWORK, MAX_NEXT_STEPS, capability_profile, confidence_by_element,
-                      counted_attempts, next_steps)
+from .bands import (
+                    BANDS,
+                    CAPABLE,
+                    CAPABLE_FROM,
+                    DEVELOPING,
+                    PROFICIENT,
+                    PROFICIENT_FROM,
+                    band,
+                    band_descriptions,
+                    percent_label,
+                    points_label,
+                    thresholds_sentence,
+                    whole_percent,
+)
+from .chart import (
+                    BAND_COLOURS,
+                    ChartRow,
+                    chart_title,
+                    profile_chart_svg,
+                    profile_table_rows,
+)
+from .models import (
+                    AttemptResult,
+                    ConfidenceChange,
+                    ConfidenceRatings,
+                    Counting,
+                    DomainMastery,
+                    ElementMastery,
+                    EvidenceRow,
+                    Mastery,
+                    NextStep,
+                    Phase,
+                    Profile,
+                    TeachingModule,
+                    teaching_modules,
+)
+from .profile import (
+                    CROSSWALK_TARGETS,
+                    DCS_FRAMEWORK,
+                    MAX_NEXT_STEPS,
+                    capability_profile,
+                    confidence_by_element,
+                    counted_attempts,
+                    next_steps,
+)
 
 __all__ = [
     "AttemptResult", "BANDS", "BAND_COLOURS", "CAPABLE", "CAPABLE_FROM", "CROSSWALK_TARGETS", "ChartRow",

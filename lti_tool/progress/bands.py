@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from ..numbers import points, whole_percent
 
 DEVELOPING = "Developing"
 CAPABLE = "Capable"
@@ -29,9 +29,6 @@ def band(percent: float | None) -> str | None:
     return DEVELOPING
 
 
-def whole_percent(percent: float) -> int:
-    """A percentage rounded down, so a label never shows a threshold the student has not reached."""
-    return max(0, min(100, math.floor(percent + EPSILON)))
 
 
 def percent_label(percent: float | None) -> str:
@@ -52,7 +49,6 @@ def thresholds_sentence() -> str:
     return "Bands: " + "; ".join(parts) + " of the available points."
 
 
-def points_label(points: float) -> str:
-    """Points with at most one decimal and no trailing '.0' (8, 2.5, 3.3)."""
-    text = f"{points:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+def points_label(value: float) -> str:
+    """Points as every page shows them (see lti_tool.numbers)."""
+    return points(value)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from .bands import CAPABLE_FROM, PROFICIENT_FROM, percent_label, points_label, thresholds_sentence
+from .bands import (
+    CAPABLE_FROM,
+    PROFICIENT_FROM,
+    percent_label,
+    points_label,
+    thresholds_sentence,
+)
 from .models import ElementMastery, Mastery, Profile
 
 # Colours checked for WCAG 2.2 AA on the white background the chart paints itself: text

@@ -16,8 +16,19 @@ from statistics import fmean
 from typing import TYPE_CHECKING
 
 from .bands import PROFICIENT, band
-from .models import (COUNTINGS, AttemptResult, ConfidenceChange, ConfidenceRatings, Counting, DomainMastery,
-                     ElementMastery, EvidenceRow, NextStep, Profile, TeachingModule)
+from .models import (
+    COUNTINGS,
+    AttemptResult,
+    ConfidenceChange,
+    ConfidenceRatings,
+    Counting,
+    DomainMastery,
+    ElementMastery,
+    EvidenceRow,
+    NextStep,
+    Profile,
+    TeachingModule,
+)
 
 if TYPE_CHECKING:  # typing only: the service is fed plain data, frameworks are duck-typed
     from lti_tool.content import Framework

@@ -4,6 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-from . import deeplink, routes  # noqa: E402,F401  (routes register on bp)
-from . import nrps, tokens  # noqa: E402,F401  (class list and token endpoints)
-from . import ags  # noqa: E402,F401  (line items, scores and the gradebook page)
+from . import (  # noqa: E402,F401  (routes register on bp)  # noqa: E402,F401  (class list and token endpoints)
+    ags,  # noqa: E402,F401  (line items, scores and the gradebook page)
+    deeplink,
+    nrps,
+    routes,
+    tokens,
+)

@@ -18,14 +18,20 @@ from sqlalchemy.orm import Session
 
 from ..db import get_session
 from ..extensions import csrf
+from ..lti.constants import (
+    CONTAINER_TYPE,
+    LINEITEM_TYPE,
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READ,
+    SCOPE_SCORE,
+    SCORE_TYPE,
+)
 from ..models import SandboxLineItem, SandboxScore
 from ..models.base import utcnow
 from . import bp
 from . import platform as sandbox
 from .deeplink import all_links
 from .tokens import bearer_scopes
-from ..lti.constants import (CONTAINER_TYPE, LINEITEM_TYPE, SCOPE_LINEITEM, SCOPE_LINEITEM_READ,
-                             SCOPE_SCORE, SCORE_TYPE)
 
 log = logging.getLogger(__name__)
 

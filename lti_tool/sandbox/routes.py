@@ -7,8 +7,8 @@ import json
 from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
-from ..extensions import csrf
 from ..db import get_session
+from ..extensions import csrf
 from ..keys import KeyringError
 from ..lti.urls import tool_urls
 from ..models import Registration

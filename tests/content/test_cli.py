@@ -47,7 +47,7 @@ def test_import_and_list(tmp_path, monkeypatch):
     assert result.exit_code == 0
     assert result.output == "fx-online-safety 1.0.0 imported in store/fx-online-safety/1.0.0\n"
     listed = run("list", "--store", str(store))
-    assert ("fx-online-safety  1.0.0  20 min  dcs-2020: R4, R3; pcf-2018: PCF4, PCF7; "
+    assert ("fx-online-safety  1.0.0  15 min  dcs-2020: R4, R3; pcf-2018: PCF4, PCF7; "
             "qaa-sbs-sw-2019: ict-with-people; hee-dcf-2018: digital-identity") in listed.output
 
 

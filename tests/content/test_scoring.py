@@ -69,7 +69,7 @@ def test_scenario_render_hides_feedback_and_scores(good_module):
     s1 = good_module.activity("s1")
     data = s1.render(state=["a"])
     assert data["step"]["id"] == "d2"
-    assert [c["id"] for c in data["step"]["choices"]] == ["a", "b"]
+    assert [c["id"] for c in data["step"]["choices"]] == ["b", "a"]  # as written
     flat = repr(data)
     assert "feedback" not in flat and "score" not in flat and "Good: honest" not in flat
     assert data["history"][0]["consequence_html"] == "<p>Sam agrees to meet after school.</p>\n"
@@ -81,7 +81,7 @@ def test_choice_render_hides_correct_and_feedback(good_module):
     assert "Right:" not in repr(data)
     after = good_module.activity("q1").feedback("b")
     assert [(o["id"], o["chosen"], o["correct"]) for o in after["options"]] == [
-        ("a", False, True), ("b", True, False), ("c", False, False)]
+        ("b", True, False), ("c", False, False), ("a", False, True)]  # as written
     assert after["correct"] is False and after["points"] == 0.0
 
 

@@ -58,7 +58,7 @@ def test_problem_format_is_file_colon_line(frameworks):
 
 def test_strict_profile_adds_shipped_set_rules(frameworks):
     messages = [(p.line, p.message) for p in load_module(BROKEN / "two-correct", frameworks).problems]
-    assert (6, "'estimated_minutes' of module.yaml is 10; it must be between 20 and 30") in messages
+    assert (6, "'estimated_minutes' of module.yaml is 10; it must be between 15 and 60") in messages
     assert (12, "the module has 1 page(s); shipped modules need at least 3 teaching pages") in messages
     assert (12, "the module has 1 scored activities; shipped modules need at least 6") in messages
     assert any(line == 12 and "no scenario" in m for line, m in messages)
@@ -78,7 +78,7 @@ def test_unknown_key_suggests_the_right_one(frameworks, good_copy):
          '{id: b, text: "Tell her to delete the app.", corect: false,')
     problems = load_module(good_copy, frameworks).problems
     assert [(p.line, p.message) for p in problems] == [
-        (34, "unknown key 'corect' in option 'b' of activity 'q1'; did you mean 'correct'?")]
+        (33, "unknown key 'corect' in option 'b' of activity 'q1'; did you mean 'correct'?")]
 
 
 def test_duplicate_yaml_key_is_reported_with_both_lines(frameworks, good_copy):
@@ -131,7 +131,7 @@ def test_scenario_next_must_exist(frameworks, good_copy):
     # Only the bad target: reachability is checked once every target exists, so the now
     # orphaned end-poor is not reported as a second, confusing error.
     assert [(p.line, p.message.split(";")[0]) for p in problems] == [
-        (92, "choice 'b' of step 'd3' in activity 's1' goes to 'end-bad', which is not a step")]
+        (91, "choice 'b' of step 'd3' in activity 's1' goes to 'end-bad', which is not a step")]
 
 
 def test_raw_html_is_a_warning_and_graph_checks_still_run(frameworks, good_copy):

@@ -9,9 +9,15 @@ from sqlalchemy.orm import Session
 
 from ..content import Library, ModuleNotFound
 from ..models import Attempt, AttemptStatus, Context, LtiUser, ResourceLink
-from ..progress import (AttemptResult, ConfidenceRatings, Profile, capability_profile,
-                        teaching_modules)
-from .services import link_settings, scoring_answers
+from ..progress import (
+    AttemptResult,
+    ConfidenceRatings,
+    Profile,
+    capability_profile,
+    teaching_modules,
+)
+from .answers import scoring_answers
+from .settings import link_settings
 
 
 def institution_attempts(session: Session, user: LtiUser, deployment_id: int) -> list[Attempt]:

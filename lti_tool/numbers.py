@@ -1,0 +1,41 @@
+"""Numbers as people read them, the same on every page: one helper for points, one for percents.
+
+Only what is shown is rounded; stored scores, the CSV and the score sent to the VLE keep their
+full precision.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+# Float sums of exact fractions (thirds, sixths) can land a hair under a whole number.
+EPSILON = 1e-9
+
+
+def points(value: float | None) -> str:
+    """Points with at most one decimal, whole numbers whole: 9.16667 -> '9.2', 8.0 -> '8'."""
+    if value is None:
+        return "–"
+    # Decimal from a short repr, so 2.25 rounds up as a person expects (floats would not).
+    shown = Decimal(repr(round(float(value), 6))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    text = f"{shown:f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def whole_percent(value: float) -> int:
+    """A percentage rounded down to a whole number, within 0-100.
+
+    Down, so a label never shows a pass mark or band threshold the student has not reached.
+    """
+    return max(0, min(100, math.floor(float(value) + EPSILON)))
+
+
+def percent(value: float | None) -> str:
+    """'62%' by the rule above; '–' when there is nothing to show."""
+    return "–" if value is None else f"{whole_percent(value)}%"
+
+
+def share(part: float, whole: float) -> str:
+    """``part`` of ``whole`` as a percent label ('–' when the whole is 0)."""
+    return percent(100.0 * part / whole) if whole else "–"

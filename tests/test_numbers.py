@@ -1,0 +1,26 @@
+"""Numbers as every page shows them."""
+
+from __future__ import annotations
+
+import pytest
+
+from lti_tool.numbers import percent, points, share
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (9.16667, "9.2"), (1.33333, "1.3"), (8.0, "8"), (2.25, "2.3"), (0.05, "0.1"), (0, "0"),
+    (14, "14"), (6.25, "6.3"), (None, "–")])
+def test_points_have_at_most_one_decimal(value, shown):
+    assert points(value) == shown
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (62.999, "62%"), (63.0, "63%"), (44.64, "44%"), (79.9999999999, "80%"), (100.0, "100%"),
+    (-1, "0%"), (None, "–")])
+def test_percent_is_rounded_down_to_a_whole_number(value, shown):
+    # Down, so "80%" never shows beside a band the student has not reached.
+    assert percent(value) == shown
+
+
+def test_share_of_a_whole():
+    assert share(2, 3) == "66%" and share(1, 0) == "–"
