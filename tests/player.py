@@ -59,4 +59,15 @@ def take_all(client, launch_id: str, module, overrides: dict | None = None) -> N
     assert answer(client, launch_id, last, ratings).status_code == 302
 
 
-__all__ = ["answer", "begin", "csrf", "launch_id_of", "step_fields", "submit", "take_all"]
+
+
+def land(client, location: str):
+    """Follow a launch's redirect to the player; on a module's start page, press Start."""
+    page = client.get(location, follow_redirects=True)
+    if "Start the module" not in page.get_data(as_text=True):
+        return page
+    started = begin(client, launch_id_of(page.request.path))
+    return client.get(started.headers["Location"], follow_redirects=True)
+
+
+__all__ = ["answer", "begin", "csrf", "land", "launch_id_of", "step_fields", "submit", "take_all"]

@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 

@@ -53,14 +53,6 @@ MODULE_KEYS = {"id", "version", "title", "summary", "estimated_minutes", "pcf_le
 STRICT_MINUTES = (15, 60)
 STRICT_MIN_PAGES = 3
 STRICT_MIN_SCORED = 6
-# Temporary: shipped modules whose items and minutes are being rewritten (the content issue);
-# the guessing and minutes rules warn for them instead of refusing. Empty once it lands.
-REWRITE_IN_PROGRESS = frozenset({
-    "i1-digital-professionalism", "i2-leadership-advocacy", "intro-digital-social-work",
-    "p1-professional-standards", "p2-user-carer-involvement", "p3-values-ethics",
-    "p4-relationship-based-practice", "p5-online-support-groups", "r1-online-use-tech-needs",
-    "r2-delivering-services-digitally", "r3-ethical-decision-making", "r4-online-safeguarding",
-    "r5-legislation-regulation"})
 
 
 def semver_key(version: str) -> tuple:
@@ -476,12 +468,9 @@ def _check_module(module: Module, data: YMap, ctx: Context) -> None:
 def _check_measures(module: Module, data: YMap, ctx: Context) -> None:
     """What a naive guess scores (always) and whether the stated minutes are honest (strict)."""
     src, strict = ctx.src, ctx.strict
-    # A shipped module still being rewritten (content issue) has these rules as warnings.
-    severity = "warning" if module.id in REWRITE_IN_PROGRESS else "error"
     if module.max_points > 0:
-        src.problems.extend(replace(p, severity=severity) if p.is_error else p
-                            for p in guessing_problems(module, src.path, strict=strict,
-                                                       line=data.line_of("steps")))
+        src.problems.extend(guessing_problems(module, src.path, strict=strict,
+                                              line=data.line_of("steps")))
     if not strict:
         return
     estimate = estimated_minutes(module)
@@ -489,7 +478,7 @@ def _check_measures(module: Module, data: YMap, ctx: Context) -> None:
     if module.estimated_minutes and not low <= module.estimated_minutes <= high:
         src.add(data.line_of("estimated_minutes"), f"estimated_minutes {module.estimated_minutes} "
                 f"does not match the module: reading its words and answering its items takes "
-                f"about {estimate:.0f} minutes; state {low}-{high}, or trim the text", severity)
+                f"about {estimate:.0f} minutes; state {low}-{high}, or trim the text", "error")
 
 
 def _check_sensitive(module: Module, data: YMap, ctx: Context) -> None:

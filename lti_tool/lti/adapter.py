@@ -36,6 +36,7 @@ from ..models import (
     Registration,
 )
 from ..models.base import utcnow
+from ..sqltools import get_or_insert
 from .constants import LTI_VERSION, Claim, MessageType
 from .errors import LtiError
 
@@ -383,9 +384,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             if key is not None:
                 return key
         jwks = self._fetch_jwks(url)
-        if cached is None:
-            cached = PlatformKeySet(url=url, jwks="", fetched_at=utcnow())
-            self.db.add(cached)
+        if cached is None:  # many first launches at once all fetch; one row results
+            cached = get_or_insert(self.db, PlatformKeySet, {"jwks": "", "fetched_at": utcnow()},
+                                   url=url)
         cached.jwks, cached.fetched_at = json.dumps(jwks), utcnow()
         key = _find_key(jwks, kid)
         if key is None:

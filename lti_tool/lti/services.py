@@ -5,11 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 
-from typing import Any, TypeVar
-
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -22,11 +17,11 @@ from ..models import (
     ResourceLink,
 )
 from ..models.base import utcnow
+from ..sqltools import get_or_insert
 from .constants import Claim, full_role_uri
 from .errors import LtiError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def record_launch(session: Session, deployment: Deployment, claims: dict) -> Launch:
@@ -62,25 +57,6 @@ def record_failure(session: Session, error: LtiError) -> None:
                               issuer=clean_text(error.issuer, 500),
                               client_id=clean_text(error.client_id, 500),
                               deployment_id=clean_text(error.deployment_id, 500)))
-
-
-def get_or_insert(session: Session, model: type[T], **key: Any) -> T:
-    """The row with this unique key, inserted first if missing; race-free.
-
-    INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) means two requests
-    creating the same course, user, membership or link at once both end with the one row,
-    where a SELECT-then-INSERT would give one of them a unique-key error.
-    """
-    found = session.scalar(select(model).filter_by(**key))
-    if found is not None:
-        return found
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    # Core applies the columns' Python defaults, as the ORM would.
-    session.execute(insert(model).values(**key).on_conflict_do_nothing(
-        index_elements=list(key)))
-    return session.scalars(select(model).filter_by(**key)
-                           .execution_options(populate_existing=True)).one()
 
 
 def _upsert_user(session: Session, registration_id: int, claims: dict) -> LtiUser:

@@ -16,6 +16,7 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from ..forms import csrf
+from ..player import begin
 from ..lti_platform import JwksServer, TestPlatform, moodle_claims
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -208,7 +209,7 @@ def take_module(client, launch_id: str, module, answers: dict[str, object],
     Reflections get `min_words + 5` copies of `reflection`.
     """
     base = f"/l/{launch_id}/step"
-    start = client.get(f"/l/{launch_id}/")
+    start = begin(client, launch_id)
     assert start.status_code == 302 and start.headers["Location"].endswith("/step/0")
     ratings = {f"rating-{s.id}": "3" for s in module.confidence.statements}
     assert post_form(client, f"{base}/0", ratings).status_code == 302

@@ -9,10 +9,12 @@ from sqlalchemy import select
 from lti_tool.content import Library
 from lti_tool.grades import deliver_pending, requeue_after_marking
 from lti_tool.keys import Keyring
-from lti_tool.learner.services import link_settings, rescore
+from lti_tool.attempts.answers import rescore
+from lti_tool.attempts.settings import link_settings
 from lti_tool.models import Attempt, DeliveryStatus, GradeDelivery
 
 from ..forms import forms
+from ..player import land
 from ..lti_platform import TestPlatform
 from .conftest import CLIENT_ID, ISSUER, MODULE
 
@@ -45,7 +47,7 @@ def launch(client, vle, ags, lineitem: str | None, **custom):
         return claims
     response, _, _ = vle.launch(client, "student_launch", mutate=mutate)
     assert response.status_code == 303
-    return client.get(response.headers["Location"], follow_redirects=True)
+    return land(client, response.headers["Location"])
 
 
 def post(client, url: str, data: dict, form_page: str | None = None):

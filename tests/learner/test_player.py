@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lti_tool.models import Attempt, AttemptStatus
 
 from ..forms import csrf
+from ..player import land
 
 CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 MODULE = "r4-online-safeguarding"
@@ -30,7 +31,7 @@ def launch_student(client, moodle, **kwargs):
     """Launch and follow the redirects to wherever the student lands."""
     response, _, _ = moodle.launch(client, "student_launch", mutate=with_module(**kwargs))
     assert response.status_code == 303
-    return client.get(response.headers["Location"], follow_redirects=True)
+    return land(client, response.headers["Location"])
 
 
 def post_step(client, url: str, data: dict):

@@ -36,7 +36,7 @@ def sandbox_launch(base_url: str, who: str, link: str = "welcome") -> requests.R
 
 
 @pytest.mark.parametrize("who, path, greeting", [
-    ("student", r"/l/[\w-]+/step/0$", "Before you start: how confident are you?"),
+    ("student", r"/l/[\w-]+/$", "Start the module"),  # the module's start page
     ("lecturer", r"/launch/[\w-]+$", "Hello Tina Morgan, lecturer view"),
     ("admin", r"/launch/[\w-]+$", "Hello Ada Lovell, administrator view"),
 ])
