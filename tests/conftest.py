@@ -65,6 +65,7 @@ def database_url(request, tmp_path):
 def make_app(database_url: str, tmp_path, **overrides):
     """An app instance on the given database; several may share one database."""
     settings = {"INSTANCE_DIR": tmp_path / "instance", "SQLALCHEMY_DATABASE_URL": database_url,
+                "CONTENT_STORE": tmp_path / "instance" / "content",
                 "KEYS_DIR": tmp_path / "keys", "BASE_URL": "http://localhost",
                 "TRUSTED_PROXIES": 1, **overrides}
     config = TestConfig(**settings)
@@ -196,3 +197,17 @@ def frameworks():
     loaded = load_frameworks(SHIPPED_FRAMEWORKS, problems)
     assert problems == []
     return loaded
+
+
+@pytest.fixture
+def fx_module(app):
+    """The content tests' fixture module, imported into the app's store: player tests with
+    hand-worked scores use it, so rewriting the shipped modules never changes their figures."""
+    from lti_tool.content import import_package
+
+    from .content.helpers import GOOD
+
+    result = import_package(GOOD, app.config["CONTENT_STORE"], strict=False)
+    assert result.ok, [p.format() for p in result.problems]
+    app.extensions.pop("lti_tool.library", None)  # the next request sees the store afresh
+    return result.module

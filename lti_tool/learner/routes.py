@@ -74,7 +74,6 @@ def start(launch_id: str):
 
 
 @bp.post("/start")
-@bp.post("/retry")
 def begin(launch_id: str):
     """Start the first attempt, or try again: only ever from this explicit button."""
     launch = current_launch(launch_id)
@@ -96,6 +95,10 @@ def begin(launch_id: str):
     except ModuleNotFound:
         return redirect(url_for("learner.start", launch_id=launch_id))
     return redirect(url_for("learner.step", launch_id=launch_id, index=attempt.position))
+
+
+# The address of "Try again" before starting had a page of its own; old forms still work.
+bp.add_url_rule("/retry", endpoint="retry", view_func=begin, methods=["POST"])
 
 
 @bp.get("/step/<int:index>")

@@ -16,6 +16,7 @@ from lti_tool.models import Attempt, Context, LtiUser, Membership, ResourceLink
 from lti_tool.models.grades import GradeDelivery
 
 from ..concurrency import same_browser, together
+from ..forms import forms
 from ..player import begin, step_fields
 from .test_lifecycle import MODULE, launch
 
@@ -57,10 +58,8 @@ def test_two_steps_saved_at_once_both_survive(app, client, moodle, db, module):
 
 def test_two_tabs_starting_at_once_get_one_attempt(app, client, moodle, db):
     launch_id = launch(client, moodle)
-    other = same_browser(app, client)
     page = client.get(f"/l/{launch_id}/").get_data(as_text=True)
-    from ..forms import forms
-
+    other = same_browser(app, client)  # after the page: its CSRF token is in the session
     start = next(f for f in forms(page) if f["action"].endswith("/start"))
     for _ in range(20):
         db.execute(delete(GradeDelivery))
