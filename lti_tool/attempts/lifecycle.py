@@ -115,21 +115,22 @@ def start(session: Session, library: Library, user: LtiUser, link: ResourceLink,
           after: int | None = None) -> Attempt:
     """Open an attempt on the latest module version, or return the one already open.
 
-    ``after`` is the number of the latest attempt the student's page showed (None for a first
-    start); a different latest attempt means the page was stale.
+    ``after`` is the number of the latest attempt the student's page showed (0 on the start
+    page; None from a form that predates it, which is not checked); a different latest attempt
+    means the page was stale.
     """
     now = situation(session, user, link)
     if now.phase == Phase.NOT_SET_UP:
         raise ModuleNotFound("this link has no module yet")
     if now.open is not None:
         return now.open
-    latest = now.latest.number if now.latest is not None else None
-    if after != latest:
-        raise StaleAttempt(after, now)
+    latest = now.latest.number if now.latest is not None else 0
+    if after is not None and after != latest:
+        raise StaleAttempt(after or None, now)
     if not now.can_start:
         raise NoAttemptsLeft(f"all {now.settings.max_attempts} attempt(s) used")
     module = library.get(now.settings.module_id or "")
-    attempt = Attempt(user_id=user.id, resource_link_id=link.id, number=(latest or 0) + 1,
+    attempt = Attempt(user_id=user.id, resource_link_id=link.id, number=latest + 1,
                       module_id=module.id, module_version=module.version,
                       module_digest=module.digest, answers={}, position=0)
     session.add(attempt)

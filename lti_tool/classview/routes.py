@@ -17,6 +17,7 @@ from flask import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..attempts.feedback import reflection_rows
 from ..content import InvalidAnswer, ModuleNotFound, word_count
 from ..db import get_session
 from ..errors import render_problem
@@ -138,7 +139,7 @@ def student(launch_id: str, scope: str, user_id: int):
     return render_template("classview/student.html", launch=launch, scope=class_scope,
                            student=row, columns=columns,
                            attempts=classview.attempt_rows(library, row.attempts),
-                           reflections=classview.reflection_rows(get_session(), library,
+                           reflections=reflection_rows(get_session(), library,
                                                                  row.attempts),
                            bands=band_descriptions())
 
@@ -234,8 +235,8 @@ def _saved_values(attempt, records) -> dict[str, str]:
     """Form values from marks already given, so a lecturer can revise them."""
     values = {}
     for activity_id, given in (attempt.marks or {}).items():
-        for criterion, points in (given or {}).items():
-            values[f"mark-{activity_id}-{criterion}"] = f"{points:g}"
+        for criterion, mark in (given or {}).items():
+            values[f"mark-{activity_id}-{criterion}"] = f"{mark:g}"
     for activity_id, record in records.items():
         values[f"comment-{activity_id}"] = record.comment
     return values

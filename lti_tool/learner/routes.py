@@ -38,7 +38,7 @@ def _link(launch):
 def _form_number(name: str) -> int | None:
     """An attempt number a form carries, or None (old forms carry none)."""
     raw = request.form.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 def _stale(launch, error: StaleAttempt):

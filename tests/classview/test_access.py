@@ -18,7 +18,7 @@ def submitted(app, vle, vle_server, library, db):
     """Sally's submitted r4 attempt (reflection waiting) and her own client and launch."""
     sally = app.test_client()
     launch_id = launch(sally, vle, vle_server, sub="5", link="r4")
-    take_module(sally, launch_id, library.get("r4-online-safeguarding"), SALLY_WRONG)
+    take_module(sally, launch_id, library.get("r4-frozen"), SALLY_WRONG)
     return sally, launch_id, db.scalar(select(Attempt))
 
 

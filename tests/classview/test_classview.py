@@ -37,8 +37,8 @@ def cell(html: str, name: str, title: str) -> str:
 @pytest.fixture
 def class_taken(app, vle, vle_server, library):
     """Sam and Sally take modules through the player; returns the lecturer's client and launch."""
-    r4 = library.get("r4-online-safeguarding")
-    p1 = library.get("p1-professional-standards")
+    r4 = library.get("r4-frozen")
+    p1 = library.get("p1-frozen")
     sam = app.test_client()
     take_module(sam, launch(sam, vle, vle_server, sub="4", link="r4"), r4,
                 {"q1": WRONG}, reflection="Sam-reflects")
@@ -145,7 +145,7 @@ def test_csv_export_has_the_same_values_and_neutralises_formulas(app, vle, vle_s
     ]
     sam = app.test_client()
     take_module(sam, launch(sam, vle, vle_server, sub="4", link="r4"),
-                library.get("r4-online-safeguarding"), {"q1": WRONG})
+                library.get("r4-frozen"), {"q1": WRONG})
     lecturer = app.test_client()
     launch_id = launch(lecturer, vle, vle_server, sub="3", link="r4", role="Instructor")
     response = lecturer.get(f"/c/{launch_id}/link/export.csv")

@@ -22,7 +22,7 @@ def sally_submitted(app, vle, vle_server, library, db):
     """Sally's r4 attempt, submitted with its reflection waiting; the lecturer's launch."""
     sally = app.test_client()
     take_module(sally, launch(sally, vle, vle_server, sub="5", link="r4"),
-                library.get("r4-online-safeguarding"), SALLY_WRONG,
+                library.get("r4-frozen"), SALLY_WRONG,
                 reflection="Sally-reflects")
     lecturer = app.test_client()
     launch_id = launch(lecturer, vle, vle_server, sub="3", link="r4", role="Instructor")
@@ -53,8 +53,9 @@ def test_marking_saves_marks_rescores_and_clears_the_queue(sally_submitted, db):
     html = saved.get_data(as_text=True)
     assert saved.status_code == 200
     # Rubric 3 of 4 on a reflection weighted 3: 3/4 x 3 = 2.25 points. Before marking Sally
-    # had 4 of 14 (s1 only); now 4 + 2.25 = 6.25 of 14 = 44.6%, shown rounded as 45%.
-    assert "Marks saved for Sally Scholar: 45% (6.25 of 14 points)." in html
+    # had 4 of 14 (s1 only); now 4 + 2.25 = 6.25 of 14 = 44.6%, shown as every page shows
+    # numbers: 44% (whole percent, rounded down) and 6.3 points (one decimal).
+    assert "Marks saved for Sally Scholar: 44% (6.3 of 14 points)." in html
     assert "Nothing to mark" in html
 
     db.refresh(attempt)

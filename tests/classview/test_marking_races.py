@@ -21,7 +21,7 @@ def marked_twice(app, vle, vle_server, library, db):
     """A submitted r4 attempt with its reflection waiting, and two markers' launches."""
     student = app.test_client()
     take_module(student, launch(student, vle, vle_server, sub="5", link="r4"),
-                library.get("r4-online-safeguarding"), {})
+                library.get("r4-frozen"), {})
     markers = []
     for sub, role in (("3", "Instructor"), ("8", "Instructor")):
         client = app.test_client()
@@ -40,9 +40,9 @@ def _form(client, launch_id: str, attempt_id: int, level: str) -> tuple[str, dic
 
 
 def test_simultaneous_markings_one_refused_and_record_agrees(marked_twice, library, db):
-    (first, first_id), (second, second_id) = marked_twice
-    attempt_id = marked_twice[1].id
-    module = library.get(marked_twice[1].module_id, marked_twice[1].module_version)
+    ((first, first_id), (second, second_id)), submitted = marked_twice
+    attempt_id = submitted.id
+    module = library.get(submitted.module_id, submitted.module_version)
     refused = 0
     for trial in range(TRIALS):
         one, two = ("1", "0") if trial % 2 else ("0", "1")

@@ -161,8 +161,8 @@ def make_platform(server: ClassVle, db) -> TestPlatform:
 
 # -- launches and the player ------------------------------------------------------------------
 
-LINKS = {"r4": ("link-r4", "Online safeguarding", "r4-online-safeguarding"),
-         "p1": ("link-p1", "Professional standards", "p1-professional-standards")}
+LINKS = {"r4": ("link-r4", "Online safeguarding", "r4-frozen"),
+         "p1": ("link-p1", "Professional standards", "p1-frozen")}
 
 
 def launch(client, platform: TestPlatform, server: ClassVle, *, sub: str, link: str = "r4",

@@ -82,16 +82,18 @@ def test_progress_started_then_in_progress_is_throttled(course, ags):
                                                  DeliveryStatus.DELIVERED]
 
 
-def test_a_new_attempt_keeps_the_counted_grade_in_progress_scores(course, ags):
+def test_a_new_attempt_sends_nothing_over_the_counted_grade(course, ags):
     student = course.student("4")
     first = course.attempt(student, 80.0)
     course.queue(first)
     second = course.attempt(student)
-    course.queue(second, Progress.STARTED)
+    # While a submitted attempt counts, a new attempt's progress is not a score: the gradebook
+    # keeps the counted grade until a newer attempt is submitted.
+    assert course.queue(second, Progress.STARTED) is None
+    assert course.queue(second, Progress.IN_PROGRESS) is None
     course.deliver()
-    last = [r.json for r in ags.requests if r.kind == "score"][-1]
-    # Moodle drops scoreGiven unless FullyGraded: the best attempt's grade must ride along.
-    assert last["activityProgress"] == "Started"
+    [last] = [r.json for r in ags.requests if r.kind == "score"]
+    assert last["activityProgress"] == "Completed"
     assert last["gradingProgress"] == "FullyGraded" and last["scoreGiven"] == 11.2
 
 

@@ -55,7 +55,11 @@ def test_a_students_grade_appears_in_the_sandbox_gradebook(live_server, database
                                                            tmp_path):
     landing = sandbox_launch(live_server, "student")  # the welcome link: the intro module
     module = Library(store=tmp_path / "store").get("intro-digital-social-work")
-    take_module(_browser_of(landing), landing.url, module)  # in the launch's browser session
+    browser = _browser_of(landing)  # the launch's browser session
+    started = post(browser, landing.url.rstrip("/") + "/start", {"after": "0"},
+                   form_page=landing.url)  # the start page's button
+    assert started.status_code == 302 and started.headers["Location"].endswith("/step/0")
+    take_module(browser, landing.url.rstrip("/") + "/step/0", module)
 
     # The worker (as `lti-tool grades work --once` would) sends it to the sandbox.
     engine = make_engine(database_url)

@@ -19,5 +19,9 @@ def teaching():
 
 @pytest.fixture(scope="session")
 def library(tmp_path_factory) -> Library:
-    """The shipped modules, with a private store for the versions it serves."""
-    return Library(store=tmp_path_factory.mktemp("content-store"))
+    """The shipped modules, with a private store holding the frozen r4 1.0.0 it is worked on."""
+    from ..content.helpers import install_frozen
+
+    store = tmp_path_factory.mktemp("content-store")
+    install_frozen(store, "r4-online-safeguarding")
+    return Library(store=store)

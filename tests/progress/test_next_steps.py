@@ -48,7 +48,9 @@ def test_element_without_a_teaching_module_still_appears(frameworks):
 
 def test_teaching_modules_from_the_shipped_library_put_the_focused_module_first(library):
     by_element = teaching_modules(library.modules())
-    # r4-online-safeguarding aligns to R4 only; the intro module aligns to all twelve elements.
-    assert [t.module_id for t in by_element["R4"]] == ["r4-online-safeguarding", "intro-digital-social-work"]
+    # r4-online-safeguarding aligns to R4 only; p4 to P4 and R4; the intro module aligns to all
+    # twelve elements, so it comes last.
+    assert [t.module_id for t in by_element["R4"]] == [
+        "r4-online-safeguarding", "p4-relationship-based-practice", "intro-digital-social-work"]
     assert by_element["R4"][0].title == "Online safeguarding"
     assert set(by_element) == set(DCS_ELEMENTS)
