@@ -29,7 +29,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/lti-tool run --host $(HOST) --port $(PORT) --with-threads
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 validate: install
 	$(BIN)/lti-tool content validate

@@ -48,31 +48,34 @@ SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
 
 
 class Role(str, enum.Enum):
-    """The roles the tool acts on, from most to least privileged."""
+    """The course roles the tool acts on, from most to least privileged."""
 
-    ADMINISTRATOR = "administrator"
+    ADMINISTRATOR = "administrator"  # the course's (context) administrator only
     INSTRUCTOR = "instructor"
     TEACHING_ASSISTANT = "teaching_assistant"
     CONTENT_DEVELOPER = "content_developer"
+    MENTOR = "mentor"  # mentors, observers, parents: they watch, they are not students
     LEARNER = "learner"
 
 
-# Full URIs (and the short names LTI allows for context roles) mapped to what they mean here.
-ROLE_URIS: dict[str, Role] = {
-    MEMBERSHIP + "Administrator": Role.ADMINISTRATOR,
-    INSTITUTION + "Administrator": Role.ADMINISTRATOR,
-    SYSTEM + "Administrator": Role.ADMINISTRATOR,
-    SYSTEM + "SysAdmin": Role.ADMINISTRATOR,
-    MEMBERSHIP + "Instructor": Role.INSTRUCTOR,
-    MEMBERSHIP + "Instructor#TeachingAssistant": Role.TEACHING_ASSISTANT,
-    # The sub-role URI as LTI 1.3 writes it (".../membership/Instructor#..."), which is what
-    # platforms send; the line above is kept for tools and tests that used the other spelling.
-    "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant":
-        Role.TEACHING_ASSISTANT,
-    MEMBERSHIP + "ContentDeveloper": Role.CONTENT_DEVELOPER,
-    MEMBERSHIP + "Learner": Role.LEARNER,
-    MEMBERSHIP + "Member": Role.LEARNER,
+# Context (membership) roles by their principal name. Institution and system roles
+# (".../institution/person#Administrator", ".../system/person#SysAdmin") are deliberately
+# absent: they describe someone's job at the university, not their place in this course.
+CONTEXT_ROLES: dict[str, Role] = {
+    "Administrator": Role.ADMINISTRATOR,
+    "Instructor": Role.INSTRUCTOR,
+    "TeachingAssistant": Role.TEACHING_ASSISTANT,
+    "ContentDeveloper": Role.CONTENT_DEVELOPER,
+    "Mentor": Role.MENTOR,
+    "Learner": Role.LEARNER,
+    "Member": Role.LEARNER,
 }
+# Sub-roles that mean something other than their principal role.
+CONTEXT_SUB_ROLES: dict[tuple[str, str], Role] = {
+    ("Instructor", "TeachingAssistant"): Role.TEACHING_ASSISTANT,
+    ("Learner", "NonCreditLearner"): Role.LEARNER,
+}
+MEMBERSHIP_SUB = "http://purl.imsglobal.org/vocab/lis/v2/membership/"
 SHORT_ROLES: dict[str, str] = {
     "Administrator": MEMBERSHIP + "Administrator",
     "Instructor": MEMBERSHIP + "Instructor",
@@ -81,6 +84,8 @@ SHORT_ROLES: dict[str, str] = {
     "Learner": MEMBERSHIP + "Learner",
     "Member": MEMBERSHIP + "Member",
     "Mentor": MEMBERSHIP + "Mentor",
+    "Manager": MEMBERSHIP + "Manager",
+    "Officer": MEMBERSHIP + "Officer",
 }
 
 
@@ -89,11 +94,26 @@ def full_role_uri(role: str) -> str:
     return SHORT_ROLES.get(role, role)
 
 
+def context_role(raw: str) -> Role | None:
+    """What one role URI (or short name) means in the course; None for any other vocabulary.
+
+    Context roles come as "...membership#Instructor", as a sub-role
+    "...membership/Instructor#TeachingAssistant", or short ("Instructor").
+    """
+    uri = full_role_uri(raw)
+    for prefix in (MEMBERSHIP, MEMBERSHIP_SUB):
+        if uri.startswith(prefix):
+            # "membership#Instructor#TeachingAssistant" is an older spelling some tools used.
+            principal, _, sub = uri[len(prefix):].partition("#")
+            return CONTEXT_SUB_ROLES.get((principal, sub)) or CONTEXT_ROLES.get(principal)
+    return None
+
+
 def roles_of(claims_roles: list[str]) -> set[Role]:
-    """The tool's roles for a list of role URIs or short names."""
+    """The tool's course roles for a list of role URIs or short names (context roles only)."""
     found = set()
     for raw in claims_roles:
-        role = ROLE_URIS.get(full_role_uri(raw))
+        role = context_role(raw) if isinstance(raw, str) else None
         if role is not None:
             found.add(role)
     return found

@@ -16,7 +16,7 @@ import jwt
 from werkzeug.wrappers import Request, Response
 
 from ..forms import csrf
-from ..player import begin
+from ..player import begin, take_all
 from ..lti_platform import JwksServer, TestPlatform, moodle_claims
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -208,25 +208,11 @@ def take_module(client, launch_id: str, module, answers: dict[str, object],
     `answers` maps an activity id to the answer to give; others get the best answer.
     Reflections get `min_words + 5` copies of `reflection`.
     """
-    base = f"/l/{launch_id}/step"
     start = begin(client, launch_id)
     assert start.status_code == 302 and start.headers["Location"].endswith("/step/0")
-    ratings = {f"rating-{s.id}": "3" for s in module.confidence.statements}
-    assert post_form(client, f"{base}/0", ratings).status_code == 302
-    for index, item in enumerate(module.steps, start=1):
-        if not hasattr(item, "score"):
-            continue
-        answer = answers.get(item.id, item.best_answer())
-        if item.type == "scenario":
-            for choice in answer:
-                assert post_form(client, f"{base}/{index}", {"choice": choice}).status_code == 302
-        elif item.type == "reflection":
-            text = " ".join([reflection] * (item.min_words + 5))
-            assert post_form(client, f"{base}/{index}", {"text": text}).status_code == 302
-        else:
-            assert post_form(client, f"{base}/{index}", {"choice": answer}).status_code == 302
-    last = len(module.steps) + 1
-    assert post_form(client, f"{base}/{last}", ratings).status_code == 302
+    texts = {a.id: " ".join([reflection] * (a.min_words + 5))
+             for a in module.activities if a.type == "reflection"}
+    take_all(client, launch_id, module, {**texts, **answers})
     review = client.get(f"/l/{launch_id}/review").get_data(as_text=True)
     assert "You have answered everything" in review
     done = client.post(f"/l/{launch_id}/submit", data={"csrf_token": csrf(review)})
