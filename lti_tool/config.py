@@ -1,13 +1,25 @@
-"""Configuration read from LTI_TOOL_* environment variables."""
+"""Configuration read from LTI_TOOL_* environment variables, checked when it is read."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 PREFIX = "LTI_TOOL_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A session secret shorter than this is guessable offline from one signed cookie.
+MIN_SECRET_KEY_LENGTH = 32
+T = TypeVar("T")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """One or more settings are missing or malformed; the message names each variable."""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -16,11 +28,16 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 
 def _flag(name: str, default: bool = False) -> bool:
-    """Read a yes/no environment variable."""
+    """Read a yes/no environment variable (anything else is a ConfigError)."""
     value = _env(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ConfigError(f"{PREFIX}{name}={value!r}: expected 1/0, true/false, yes/no or on/off")
 
 
 def instance_secret_key(instance_dir: Path) -> str:
@@ -40,40 +57,148 @@ def instance_secret_key(instance_dir: Path) -> str:
     return key
 
 
-class Config:
-    """Settings for one running tool; every value can be overridden by the environment."""
+class _Reader:
+    """Reads typed values, collecting every problem so one start-up names them all."""
 
     def __init__(self) -> None:
-        self.INSTANCE_DIR = Path(_env("INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
-        self.SQLALCHEMY_DATABASE_URL = _env(
-            "DATABASE_URL", f"sqlite:///{self.INSTANCE_DIR / 'lti_tool.sqlite3'}"
-        )
-        self.BASE_URL = (_env("BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
-        self.KEYS_DIR = Path(_env("KEYS_DIR", str(PROJECT_ROOT / "keys")))
-        self.CONTENT_DIR = Path(_env("CONTENT_DIR", str(PROJECT_ROOT / "content_packages")))
-        self.CONTENT_STORE = Path(_env("CONTENT_STORE", str(self.INSTANCE_DIR / "content")))
-        self.SECRET_KEY = _env("SECRET_KEY")  # None: generated into INSTANCE_DIR by create_app
+        self.problems: list[str] = []
+
+    def _typed(self, name: str, default: T, parse: Callable[[str], T], what: str) -> T:
+        raw = _env(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            return parse(raw.strip())
+        except (ValueError, ConfigError):
+            self.problems.append(f"{PREFIX}{name}={raw!r}: expected {what}")
+            return default
+
+    def integer(self, name: str, default: int, minimum: int = 0,
+                maximum: int | None = None) -> int:
+        """A whole number within bounds."""
+        def parse(text: str) -> int:
+            value = int(text)
+            if value < minimum or (maximum is not None and value > maximum):
+                raise ValueError(text)
+            return value
+        bounds = f"{minimum} or more" if maximum is None else f"{minimum} to {maximum}"
+        return self._typed(name, default, parse, f"a whole number, {bounds}")
+
+    def number(self, name: str, default: float, minimum: float = 0.0) -> float:
+        """A decimal number of at least `minimum`."""
+        def parse(text: str) -> float:
+            value = float(text)
+            if not value >= minimum or value == float("inf"):
+                raise ValueError(text)
+            return value
+        return self._typed(name, default, parse, f"a number of at least {minimum:g}")
+
+    def flag(self, name: str, default: bool) -> bool:
+        """A yes/no value."""
+        try:
+            return _flag(name, default)
+        except ConfigError as error:
+            self.problems.append(str(error))
+            return default
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        """One of a few words."""
+        def parse(text: str) -> str:
+            if text.lower() not in choices:
+                raise ValueError(text)
+            return text.lower()
+        return self._typed(name, default, parse, "one of " + ", ".join(choices))
+
+    def url(self, name: str, default: str) -> str:
+        """An absolute http(s) URL without a trailing slash."""
+        def parse(text: str) -> str:
+            parts = urlsplit(text)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+                raise ValueError(text)
+            return text.rstrip("/")
+        return self._typed(name, default, parse, "an absolute http(s) URL, e.g. "
+                                                 "https://tool.example.ac.uk")
+
+    def database_url(self, name: str, default: str) -> str:
+        """A SQLAlchemy database URL (postgresql+psycopg://... or sqlite:///...)."""
+        def parse(text: str) -> str:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                backend = make_url(text).get_backend_name()
+            except ArgumentError as exc:
+                raise ValueError(text) from exc
+            if backend not in ("postgresql", "sqlite"):
+                raise ValueError(text)
+            return text
+        return self._typed(name, default, parse, "postgresql+psycopg://USER:PASSWORD@HOST/DB "
+                                                 "or sqlite:///PATH")
+
+
+class Config:
+    """Settings for one running tool; every value can be overridden by the environment.
+
+    Reading them checks them: a bad value raises ConfigError naming the variable and value.
+    """
+
+    def __init__(self) -> None:
+        read = _Reader()
+        self.INSTANCE_DIR = Path(_env("INSTANCE_DIR") or str(PROJECT_ROOT / "instance"))
+        self.SQLALCHEMY_DATABASE_URL = read.database_url(
+            "DATABASE_URL", f"sqlite:///{self.INSTANCE_DIR / 'lti_tool.sqlite3'}")
+        self.BASE_URL = read.url("BASE_URL", "http://127.0.0.1:5000")
+        self.KEYS_DIR = Path(_env("KEYS_DIR") or str(PROJECT_ROOT / "keys"))
+        self.CONTENT_DIR = Path(_env("CONTENT_DIR") or str(PROJECT_ROOT / "content_packages"))
+        self.CONTENT_STORE = Path(_env("CONTENT_STORE") or str(self.INSTANCE_DIR / "content"))
+        self.SECRET_KEY = _env("SECRET_KEY") or None  # None: see require_stable_secret
         # The built-in sandbox platform signs launches; never on in production by default.
-        self.SANDBOX_ENABLED = _flag("SANDBOX", default=False)
+        self.SANDBOX_ENABLED = read.flag("SANDBOX", False)
         # Seconds of clock difference tolerated between platform and tool on exp/iat.
-        self.JWT_LEEWAY = int(_env("JWT_LEEWAY", "60") or 60)
+        self.JWT_LEEWAY = read.integer("JWT_LEEWAY", 60, maximum=3600)
         # An id_token issued longer ago than this is refused even if its exp is far off.
-        self.JWT_MAX_AGE = int(_env("JWT_MAX_AGE", "3600") or 3600)
+        self.JWT_MAX_AGE = read.integer("JWT_MAX_AGE", 3600, minimum=1)
         # How long a login's state and nonce wait for the matching launch.
-        self.LOGIN_STATE_TTL = int(_env("LOGIN_STATE_TTL", "600") or 600)
+        self.LOGIN_STATE_TTL = read.integer("LOGIN_STATE_TTL", 600, minimum=1)
         # How long a platform's key set is trusted before it is fetched again.
-        self.PLATFORM_JWKS_TTL = int(_env("PLATFORM_JWKS_TTL", "3600") or 3600)
+        self.PLATFORM_JWKS_TTL = read.integer("PLATFORM_JWKS_TTL", 3600)
         # Proxy hops whose X-Forwarded-Proto/Host are honoured (0 when serving directly).
-        self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "1") or 0)
-        self.HTTP_TIMEOUT = float(_env("HTTP_TIMEOUT", "10") or 10)
+        self.TRUSTED_PROXIES = read.integer("TRUSTED_PROXIES", 1, maximum=10)
+        self.HTTP_TIMEOUT = read.number("HTTP_TIMEOUT", 10.0, minimum=0.1)
         # Right after a submit, try to send the grade before the page answers (short timeouts;
         # what fails stays queued for `lti-tool grades work`).
-        self.GRADES_DELIVER_INLINE = _flag("GRADES_DELIVER_INLINE", default=True)
+        self.GRADES_DELIVER_INLINE = read.flag("GRADES_DELIVER_INLINE", True)
         # Admin console sessions end after this many seconds idle, and after the maximum.
-        self.ADMIN_SESSION_IDLE = int(_env("ADMIN_SESSION_IDLE", "1800") or 1800)
-        self.ADMIN_SESSION_MAX = int(_env("ADMIN_SESSION_MAX", "43200") or 43200)
+        self.ADMIN_SESSION_IDLE = read.integer("ADMIN_SESSION_IDLE", 1800, minimum=60)
+        self.ADMIN_SESSION_MAX = read.integer("ADMIN_SESSION_MAX", 43200, minimum=60)
+        # json for log collectors; text reads better in a terminal (the demo's default).
+        self.LOG_FORMAT = read.choice("LOG_FORMAT", "text" if self.SANDBOX_ENABLED else "json",
+                                      ("json", "text"))
+        self.LOG_LEVEL = read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"))
         self.WTF_CSRF_TIME_LIMIT = None
         self.TESTING = False
+        if read.problems:
+            raise ConfigError("; ".join(read.problems))
+
+    def require_stable_secret(self) -> None:
+        """Refuse a missing or short session secret outside the sandbox and the tests.
+
+        Each process would otherwise sign sessions with a key of its own, so a person signed
+        in through one replica is signed out by the next.
+        """
+        if self.SANDBOX_ENABLED or self.TESTING:
+            return
+        if not self.SECRET_KEY:
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY is not set: every process needs the same session secret. "
+                "Set it to a random value of 64 hex digits, e.g. from "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'` "
+                f"(or set {PREFIX}SANDBOX=1 for a local demo)")
+        if len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY is {len(self.SECRET_KEY)} characters long: use at least "
+                f"{MIN_SECRET_KEY_LENGTH}, e.g. 64 hex digits from "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`")
 
 
 class TestConfig(Config):
@@ -87,5 +212,6 @@ class TestConfig(Config):
         self.GRADES_DELIVER_INLINE = False
         self.SECRET_KEY = "test-secret-key"
         self.WTF_CSRF_ENABLED = True
+        self.LOG_FORMAT = "text"
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..progress import whole_percent
 from .services import ClassScope, Columns, Student
@@ -12,6 +12,7 @@ from .services import ClassScope, Columns, Student
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
 # (CSV injection); a leading apostrophe makes it plain text. Tab and CR start formulas too.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+STREAM_ROWS = 200  # students per chunk of a streamed export
 
 
 def safe_cell(value: object) -> str:
@@ -52,6 +53,20 @@ def class_csv(columns: Columns, students: list[Student]) -> str:
     for row in rows(students):
         writer.writerow([safe_cell(c) for c in row])
     return out.getvalue()
+
+
+def stream_csv(columns: Columns, students: Iterable[Student]) -> Iterator[str]:
+    """The export as chunks of text for a streamed response, cells neutralised as above."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(c) for c in header(columns)])
+    for count, row in enumerate(rows(students), 1):
+        writer.writerow([safe_cell(c) for c in row])
+        if count % STREAM_ROWS == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def filename(scope: ClassScope) -> str:

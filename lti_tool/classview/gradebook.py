@@ -8,9 +8,11 @@ there is a change here alone. Imports are lazy: a grades problem breaks a cell, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import requests
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..attempts.settings import LinkSettings
@@ -39,6 +41,33 @@ def delivery_status(session: Session, user_id: int, link_id: int) -> str | None:
         return None
     status = grades.delivery_status(session, user_id, link_id)
     return None if status is None else str(status.label)
+
+
+def delivery_statuses(session: Session, link_ids: Collection[int]) -> dict[tuple[int, int], str]:
+    """Where each grade through the links stands, by (user id, link id): one query for the class.
+
+    The newest score per student and link (as grades.latest_delivery picks it), in the words
+    grades.delivery_status uses.
+    """
+    grades = _grades()
+    if grades is None or not link_ids:
+        return {}
+    from ..grades.outbox import view
+    from ..models.grades import GradeDelivery
+
+    newest = func.row_number().over(
+        partition_by=(GradeDelivery.user_id, GradeDelivery.resource_link_id),
+        order_by=(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc())).label("newest")
+    ranked = select(GradeDelivery.id, newest).where(
+        GradeDelivery.resource_link_id.in_(link_ids)).subquery()
+    fields = [GradeDelivery.user_id, GradeDelivery.resource_link_id, GradeDelivery.id,
+              GradeDelivery.status, GradeDelivery.score_given, GradeDelivery.score_maximum,
+              GradeDelivery.grading_progress, GradeDelivery.attempts,
+              GradeDelivery.delivered_at, GradeDelivery.next_attempt_at,
+              GradeDelivery.last_error_explanation, GradeDelivery.last_error_status]
+    rows = session.execute(select(*fields).join(ranked, ranked.c.id == GradeDelivery.id)
+                           .where(ranked.c.newest == 1))
+    return {(row.user_id, row.resource_link_id): str(view(row).label) for row in rows}
 
 
 def after_marking(session: Session, attempt: Attempt, settings: LinkSettings,

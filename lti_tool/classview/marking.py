@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..attempts.answers import rescore
@@ -40,16 +40,29 @@ class MarkingForm:
     comments: dict[str, str]
 
 
-def pending_attempts(session: Session, scope: ClassScope) -> list[Attempt]:
-    """Submitted attempts in the scope whose reflections wait for marks, oldest first."""
+def _pending(scope: ClassScope):
+    """The WHERE clause of the queue: submitted attempts in the scope awaiting marks."""
+    return (Attempt.resource_link_id.in_(scope.link_ids),
+            Attempt.status == AttemptStatus.SUBMITTED, Attempt.pending_manual.is_(True))
+
+
+def pending_attempts(session: Session, scope: ClassScope, *, offset: int = 0,
+                     limit: int | None = None) -> list[Attempt]:
+    """Submitted attempts in the scope whose reflections wait for marks, oldest first
+    (a page of them with ``offset`` and ``limit``)."""
     if not scope.links:
         return []
     return list(session.scalars(
-        select(Attempt).where(Attempt.resource_link_id.in_(scope.link_ids),
-                              Attempt.status == AttemptStatus.SUBMITTED,
-                              Attempt.pending_manual.is_(True))
+        select(Attempt).where(*_pending(scope))
         .options(joinedload(Attempt.user), joinedload(Attempt.resource_link))
-        .order_by(Attempt.submitted_at, Attempt.id)).unique())
+        .order_by(Attempt.submitted_at, Attempt.id).offset(offset).limit(limit)).unique())
+
+
+def pending_count(session: Session, scope: ClassScope) -> int:
+    """How many attempts in the scope wait for marks (one COUNT query)."""
+    if not scope.links:
+        return 0
+    return session.scalar(select(func.count(Attempt.id)).where(*_pending(scope))) or 0
 
 
 def attempt_in_scope(session: Session, scope: ClassScope, attempt_id: int) -> Attempt | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import (
+    Response,
     abort,
     current_app,
     flash,
@@ -35,6 +36,7 @@ from .roster import ProcessTokenAuth, Roster, load_roster, nrps_fetcher
 
 log = logging.getLogger(__name__)
 SCOPE = "<any(link, course):scope>"
+MARKING_PAGE = 50  # attempts per page of the marking queue, oldest first
 
 DENIED_TITLE = "This page is for the course teaching staff only"
 DENIED_MESSAGE = ("The class view and the marking queue show every student's work, so only "
@@ -93,7 +95,7 @@ def class_view(launch_id: str, scope: str):
     """The heat map: each student's mastery per domain and element, completion and grade."""
     launch = staff_launch(launch_id)
     class_scope, roster, students, columns = _class(launch, scope)
-    pending = len(marking.pending_attempts(get_session(), class_scope))
+    pending = marking.pending_count(get_session(), class_scope)
     library = get_library()
     modules = [_module_title(library, m) for m in class_scope.module_ids]
     return render_template("classview/class.html", launch=launch, scope=class_scope,
@@ -107,7 +109,8 @@ def export_csv(launch_id: str, scope: str):
     """The class view as a CSV download."""
     launch = staff_launch(launch_id)
     class_scope, _, students, columns = _class(launch, scope)
-    response = make_response(export.class_csv(columns, students))
+    # Streamed: the figures are computed above; only the text is written as it is sent.
+    response = Response(export.stream_csv(columns, students), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = \
         f'attachment; filename="{export.filename(class_scope)}"'
@@ -136,11 +139,12 @@ def student(launch_id: str, scope: str, user_id: int):
     if row is None:
         abort(404, "That student is not in this class, or has not opened the tool yet.")
     library = get_library()
+    # The heat map's rows carry stored figures only; this page shows the attempts in full.
+    attempts = classview.scope_attempts(get_session(), class_scope, user_id)
     return render_template("classview/student.html", launch=launch, scope=class_scope,
                            student=row, columns=columns,
-                           attempts=classview.attempt_rows(library, row.attempts),
-                           reflections=reflection_rows(get_session(), library,
-                                                                 row.attempts),
+                           attempts=classview.attempt_rows(library, attempts),
+                           reflections=reflection_rows(get_session(), library, attempts),
                            bands=band_descriptions())
 
 
@@ -156,9 +160,14 @@ def marking_queue(launch_id: str):
     launch = staff_launch(launch_id)
     scope = _marking_scope(launch)
     library = get_library()
-    items = [(attempt, _title(library, attempt))
-             for attempt in marking.pending_attempts(get_session(), scope)]
-    return render_template("classview/marking.html", launch=launch, scope=scope, items=items)
+    db = get_session()
+    total = marking.pending_count(db, scope)
+    pages = max(1, -(-total // MARKING_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    items = [(attempt, _title(library, attempt)) for attempt in marking.pending_attempts(
+        db, scope, offset=(page - 1) * MARKING_PAGE, limit=MARKING_PAGE)]
+    return render_template("classview/marking.html", launch=launch, scope=scope, items=items,
+                           total=total, page=page, pages=pages)
 
 
 @bp.route("/marking/<int:attempt_id>", methods=["GET", "POST"])

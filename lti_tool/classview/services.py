@@ -1,8 +1,9 @@
 """What the class view shows: who is in the class, and each student's mastery, completion and grade.
 
 A scope is one link (the activity the lecturer launched from) or the whole course. Mastery
-comes from the progress service, fed each submitted attempt re-scored on its own module
-version (lti_tool.attempts.profile.profile_of), so it matches what the student sees.
+comes from the progress service, fed the element points each submitted attempt stored when it
+was scored on its own module version (lti_tool.attempts.profile.stored_mastery): the same
+figures the student sees, with no re-scoring on a page view.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ..attempts.profile import profile_of
+from ..attempts.profile import stored_attempts, stored_mastery, unmarked_answers
 from ..attempts.settings import counted_attempt, link_settings
 from ..content import Library, ModuleNotFound
-from ..lti.constants import Role, roles_of
+from ..lti import roles as course_roles
 from ..models import (
     Attempt,
     AttemptStatus,
@@ -30,7 +31,6 @@ from ..models import (
 from ..progress import DCS_FRAMEWORK, Mastery, percent_label
 from . import gradebook
 
-STAFF = frozenset({Role.INSTRUCTOR, Role.TEACHING_ASSISTANT, Role.ADMINISTRATOR})
 SCOPES = ("link", "course")
 NOT_LISTED = "Not in the class list"
 
@@ -40,8 +40,8 @@ class OutOfScope(Exception):
 
 
 def is_staff(roles: list[str]) -> bool:
-    """Whether launch roles let someone see the class: instructors, TAs, administrators."""
-    return bool(roles_of(roles) & STAFF)
+    """Whether launch roles let someone see the class: the course's teaching roles only."""
+    return course_roles.teaches(roles)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class Student:
     name: str
     email: str | None
     status: str  # the platform's Active/Inactive, or NOT_LISTED
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list = field(default_factory=list)  # rows of attempts.profile.STORED_COLUMNS
     domains: tuple[Cell, ...] = ()
     elements: tuple[Cell, ...] = ()
     modules_done: int = 0
@@ -164,20 +164,28 @@ class Student:
                 self.sub)
 
 
-def scope_attempts(session: Session, scope: ClassScope) -> list[Attempt]:
-    """Every attempt through the scope's links, oldest first, with link and course loaded."""
+def scope_attempts(session: Session, scope: ClassScope, user_id: int | None = None,
+                   ) -> list[Attempt]:
+    """Attempts through the scope's links (one user's, or everyone's), oldest first, with link
+    and course loaded."""
     if not scope.links:
         return []
+    query = select(Attempt).where(Attempt.resource_link_id.in_(scope.link_ids))
+    if user_id is not None:
+        query = query.where(Attempt.user_id == user_id)
     return list(session.scalars(
-        select(Attempt).where(Attempt.resource_link_id.in_(scope.link_ids))
-        .options(joinedload(Attempt.resource_link).joinedload(ResourceLink.context))
+        query.options(joinedload(Attempt.resource_link).joinedload(ResourceLink.context))
         .order_by(Attempt.created_at, Attempt.id)).unique())
 
 
 def class_students(session: Session, library: Library, scope: ClassScope,
                    roster: list[RosterMember]) -> list[Student]:
     """Everyone learning in the scope: the platform's class list plus anyone who launched as a
-    student or made an attempt, with their mastery, completion, last activity and grade."""
+    student or made an attempt, with their mastery, completion, last activity and grade.
+
+    A fixed number of queries whatever the class size; mastery comes from the figures each
+    attempt stored when it was scored (lti_tool.attempts.profile.stored_mastery).
+    """
     memberships = list(session.scalars(select(Membership).where(
         Membership.context_id == scope.context.id).options(joinedload(Membership.user))))
     by_sub: dict[str, Student] = {}
@@ -203,20 +211,23 @@ def class_students(session: Session, library: Library, scope: ClassScope,
         student.user = user
         student.email = student.email or user.email
         launched[user.id] = membership
-    attempts_by_user: dict[int, list[Attempt]] = {}
-    for attempt in scope_attempts(session, scope):
+    attempts_by_user: dict[int, list] = {}
+    for attempt in stored_attempts(session, scope.link_ids):
         attempts_by_user.setdefault(attempt.user_id, []).append(attempt)
+    unmarked = unmarked_answers(session, scope.link_ids)
+    statuses = gradebook.delivery_statuses(session, scope.link_ids)
     for student in by_sub.values():
-        _fill(session, library, scope, student, attempts_by_user, launched)
+        _fill(library, scope, student, attempts_by_user, launched, unmarked, statuses)
     return sorted(by_sub.values(), key=lambda s: s.sort_key)
 
 
-def _fill(session: Session, library: Library, scope: ClassScope, student: Student,
-          attempts_by_user: dict[int, list[Attempt]], launched: dict[int, Membership]) -> None:
+def _fill(library: Library, scope: ClassScope, student: Student,
+          attempts_by_user: dict[int, list], launched: dict[int, Membership],
+          unmarked: dict[int, tuple[dict, dict]], statuses: dict[tuple[int, int], str]) -> None:
     """Compute a student's mastery, completion, last activity and grade status."""
     attempts = attempts_by_user.get(student.user.id, []) if student.user else []
     student.attempts = attempts
-    profile, used = profile_of(library, attempts, counting=scope.counting)
+    profile, used = stored_mastery(library, attempts, unmarked, counting=scope.counting)
     student.domains = tuple(_cell(d) for d in profile.domains)
     student.elements = tuple(_cell(e) for e in profile.elements)
     student.submitted = len(used)
@@ -228,18 +239,18 @@ def _fill(session: Session, library: Library, scope: ClassScope, student: Studen
         times.append(launched[student.user.id].updated_at)
     student.last_activity = max(times, default=None)
     if student.user is not None:
-        student.grade_status = _grade_status(session, scope, student.user, attempts)
+        student.grade_status = _grade_status(scope, student.user, attempts, statuses)
 
 
-def _grade_status(session: Session, scope: ClassScope, user: LtiUser,
-                  attempts: list[Attempt]) -> str | None:
+def _grade_status(scope: ClassScope, user: LtiUser, attempts: list,
+                  statuses: dict[tuple[int, int], str]) -> str | None:
     """Delivery status of the user's grade per link they submitted in, from lti_tool.grades."""
+    submitted = {a.resource_link_id for a in attempts if a.status == AttemptStatus.SUBMITTED}
     parts = []
     for link in scope.links:
-        if not any(a.resource_link_id == link.id and a.status == AttemptStatus.SUBMITTED
-                   for a in attempts):
+        if link.id not in submitted:
             continue
-        status = gradebook.delivery_status(session, user.id, link.id)
+        status = statuses.get((user.id, link.id))
         if status is None:
             continue
         parts.append(status if scope.kind == "link" else
@@ -248,9 +259,8 @@ def _grade_status(session: Session, scope: ClassScope, user: LtiUser,
 
 
 def _learner(roles: list[str]) -> bool:
-    """A student: a learner role and no teaching or admin role."""
-    found = roles_of(roles)
-    return Role.LEARNER in found and not found & (STAFF | {Role.CONTENT_DEVELOPER})
+    """A student: a learner course role and no staff or mentor role."""
+    return course_roles.is_student(roles)
 
 
 def _name(name: str | None, given: str | None, family: str | None, sub: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..attempts.settings import LinkSettings, counted_attempt, link_settings
 from ..content import Library, Module, ModuleNotFound
-from ..lti.constants import Role, primary_role, roles_of
+from ..lti import roles
 from ..models import Attempt, Launch, ResourceLink
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery
@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 DCS = "dcs-2020"
 DEFAULT_MAX_POINTS = 100.0
-# Staff who try a module are not in the VLE's gradebook; Moodle answers 400 for them.
-NOT_GRADED = {Role.ADMINISTRATOR, Role.INSTRUCTOR, Role.CONTENT_DEVELOPER}
 UNDELIVERED = (DeliveryStatus.PENDING, DeliveryStatus.FAILED_PERMANENT)
 
 
@@ -97,7 +95,9 @@ def queue_score(session: Session, attempt: Attempt, settings: LinkSettings | Non
 def record_progress(session: Session, library: Library, launch: Launch, attempt: Attempt,
                     progress: Progress | str) -> GradeDelivery | None:
     """The player's hook: queue the score for a student's attempt event (staff are skipped)."""
-    if primary_role(roles_of(launch.roles)) in NOT_GRADED:
+    # Staff who try a module are not in the VLE's gradebook (Moodle answers 400 for them);
+    # mentors never get a score (lti_tool.lti.roles).
+    if not roles.graded(launch.roles):
         return None
     try:
         module = library.get(attempt.module_id, attempt.module_version)

@@ -20,9 +20,9 @@ from ..content import ModuleNotFound
 from ..db import get_session
 from ..errors import render_problem
 from ..keys import Keyring, KeyringError
-from ..learner.routes import STAFF
 from ..library import get_library
-from ..lti.constants import MessageType, primary_role, roles_of
+from ..lti import roles
+from ..lti.constants import MessageType
 from ..lti.routes import current_launch
 from ..lti.urls import tool_urls
 from . import bp
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 def _lecturer_launch(launch_id: str):
     """The launch in the URL, if it is this browser's and a lecturer's; else a 403 page."""
     launch = current_launch(launch_id)
-    if primary_role(roles_of(launch.roles)) not in STAFF:
+    if not roles.is_staff(launch.roles):
         log.info("launch %s (roles %s) refused the module picker", launch.id, launch.roles)
         abort(make_response(render_problem(
             403, "Only lecturers can choose modules",

@@ -5,28 +5,57 @@ Presentation only: reads attempts and modules, changes nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import url_for
+from markupsafe import escape
+from sqlalchemy import select
 
-from ..attempts import answers
-from ..content import Module
-from ..models import Attempt
+from ..attempts import answers, lifecycle
+from ..content import Module, ModuleNotFound
+from ..models import Attempt, Launch, ResourceLink
+
+
+QUESTIONS = ("single_choice", "multiple_response")
 
 
 def titles(module: Module) -> list[str]:
-    """A short title per player step, for the progress list."""
-    out = ["Before you start: your confidence"]
+    """A short title per player step, for the progress list ('Question 2' when untitled)."""
+    out, asked = ["Before you start: your confidence"], 0
     for item in module.steps:
-        out.append(getattr(item, "title", None) or activity_title(item))
+        if getattr(item, "type", None) in QUESTIONS:
+            asked += 1
+        out.append(getattr(item, "title", None) or activity_title(item, asked))
     out.append("After the module: your confidence")
     return out
 
 
-def activity_title(activity: Any) -> str:
+def activity_title(activity: Any, number: int | None = None) -> str:
     """A readable name for an untitled activity."""
-    return {"single_choice": "Question", "multiple_response": "Question",
-            "scenario": "Case scenario", "reflection": "Reflection"}.get(activity.type, "Activity")
+    if activity.type in QUESTIONS:
+        return f"Question {number}" if number else "Question"
+    return {"scenario": "Case scenario", "reflection": "Reflection"}.get(activity.type, "Activity")
+
+
+def answered_steps(module: Module, attempt: Attempt) -> set[int]:
+    """Indexes of the steps the attempt has answered (pages count once reached)."""
+    return {i for i in range(answers.step_count(module))
+            if answers.is_answered(attempt, module, i)}
+
+
+_TABLE = re.compile(r"<table\b(.*?)</table>", re.S)
+_CAPTION = re.compile(r"<caption[^>]*>(.*?)</caption>", re.S)
+
+
+def scrolling_tables(html: str) -> str:
+    """Each table of a page in its own focusable, labelled box that scrolls on a phone."""
+    def wrap(match: re.Match) -> str:
+        caption = _CAPTION.search(match.group(0))
+        label = re.sub(r"<[^>]+>", "", caption.group(1)).strip() if caption else ""
+        return (f'<div class="table-scroll" role="region" tabindex="0" '
+                f'aria-label="{escape(label or "Table")} (scrolls sideways)">{match.group(0)}</div>')
+    return _TABLE.sub(wrap, html)
 
 
 def step_view(module: Module, attempt: Attempt, index: int, launch_id: str,
@@ -45,7 +74,8 @@ def step_view(module: Module, attempt: Attempt, index: int, launch_id: str,
                 "data": module.confidence.render(asset), "saved": saved or {}}
     item = answers.activity_at(module, index)
     if item is None:
-        return module.render_step(index - 1, asset)
+        page = module.render_step(index - 1, asset)
+        return {**page, "html": scrolling_tables(page["html"])} if "html" in page else page
     view: dict[str, Any] = {"kind": "activity", "type": item.type, "saved": saved}
     if item.type == "scenario":
         view["data"] = item.render(asset, state=saved or [], seed=attempt.seed)
@@ -61,18 +91,19 @@ def step_view(module: Module, attempt: Attempt, index: int, launch_id: str,
 
 
 def revisit(module: Module, attempt: Attempt) -> list[dict]:
-    """Items that did not earn full marks, with the page before them to reread."""
+    """Items that did not earn full marks, with their step and the page before them to reread."""
     result = module.score(answers.scoring_answers(attempt, module), marks=attempt.marks or None)
+    names = titles(module)
     out, last_page = [], None
     for position, item in enumerate(module.steps, start=1):
         if not hasattr(item, "score"):
-            last_page = (position, getattr(item, "title", ""))
+            last_page = (position, getattr(item, "title", "") or names[position])
             continue
         scored = result.by_activity.get(item.id)
         if scored is None or scored.pending_manual:
             continue
         if scored.points < scored.max_points:
-            out.append({"title": getattr(item, "title", None) or activity_title(item),
+            out.append({"title": names[position], "index": position,
                         "elements": list(item.elements), "page": last_page,
                         "points": float(scored.points), "max": float(scored.max_points)})
     return out
@@ -83,3 +114,36 @@ def element_title(dcs: Any, element: str) -> str:
     item = dcs.alignable.get(element) if dcs is not None else None
     title = item.title if item is not None else None
     return f"{element} {title}" if title else element
+
+
+def course_modules(db: Any, library: Any, launch: Any) -> list[dict]:
+    """The course's activities with a module, and where this student stands in each.
+
+    A link opens the activity with this student's latest launch of it; an activity they never
+    opened has no launch, so it is named for them to open from their course.
+    """
+    if launch.context_id is None:
+        return []
+    links = db.scalars(select(ResourceLink).where(ResourceLink.context_id == launch.context_id)
+                       .order_by(ResourceLink.id)).all()
+    out = []
+    for link in links:
+        now = lifecycle.situation(db, launch.user, link)
+        if now.phase == lifecycle.Phase.NOT_SET_UP:
+            continue
+        try:
+            title = library.get(now.settings.module_id).title
+        except ModuleNotFound:
+            continue
+        own = launch.id if link.id == launch.resource_link_id else db.scalar(
+            select(Launch.id).where(Launch.user_id == launch.user_id,
+                                    Launch.resource_link_id == link.id)
+            .order_by(Launch.created_at.desc()).limit(1))
+        counted = now.counted
+        state = {lifecycle.Phase.SUBMITTED: "Done", lifecycle.Phase.IN_PROGRESS: "In progress"}.get(
+            now.phase, "Not started")
+        out.append({"title": title, "activity": link.title, "state": state,
+                    "percent": counted.percent if counted is not None else None,
+                    "url": url_for("learner.start", launch_id=own) if own else None,
+                    "current": link.id == launch.resource_link_id})
+    return out

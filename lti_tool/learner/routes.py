@@ -7,6 +7,7 @@ Every write goes through the attempt lifecycle (``lti_tool.attempts.lifecycle``)
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
@@ -19,13 +20,12 @@ from ..content import InvalidAnswer, ModuleNotFound
 from ..db import committed, get_session
 from ..grades.web import deliver_now
 from ..library import get_library
-from ..lti.constants import Role, primary_role, roles_of
+from ..lti import roles
 from ..lti.routes import current_launch
 from ..models import Attempt
 from . import bp, pages
 
 log = logging.getLogger(__name__)
-STAFF = {Role.INSTRUCTOR, Role.TEACHING_ASSISTANT, Role.ADMINISTRATOR, Role.CONTENT_DEVELOPER}
 
 
 def _link(launch):
@@ -49,14 +49,21 @@ def _stale(launch, error: StaleAttempt):
                            now=error.situation), 409
 
 
+def _mentor_notice(launch, status: int = 200):
+    """Mentors and observers watch; they get no attempt and no score of their own."""
+    return render_template("learner/mentor.html", launch=launch), status
+
+
 @bp.get("/")
 def start(launch_id: str):
     """Where the student stands: the module's start page, the open attempt, or their result."""
     launch = current_launch(launch_id)
     link = _link(launch)
+    if roles.is_mentor(launch.roles):
+        return _mentor_notice(launch)
     now = lifecycle.situation(get_session(), launch.user, link)
     if now.phase == Phase.NOT_SET_UP:
-        staff = primary_role(roles_of(launch.roles)) in STAFF
+        staff = roles.is_staff(launch.roles)
         return redirect(url_for("instructor.pick", launch_id=launch_id)) if staff else \
             render_template("learner/not_set_up.html", launch=launch), 200
     if now.open is not None:
@@ -78,6 +85,9 @@ def begin(launch_id: str):
     """Start the first attempt, or try again: only ever from this explicit button."""
     launch = current_launch(launch_id)
     link = _link(launch)
+    if roles.is_mentor(launch.roles):
+        log.info("mentor launch %s refused an attempt", launch.id)
+        return _mentor_notice(launch, 403)
     db, library = get_session(), get_library()
 
     def work() -> Attempt:
@@ -149,7 +159,8 @@ def answer(launch_id: str, index: int):
     total = answers.step_count(module)
     if answers.is_answered(attempt, module, index) and answers.is_rating(module, index):
         return redirect(_next_url(launch_id, index, total))
-    return redirect(url_for("learner.step", launch_id=launch_id, index=index))
+    # #feedback: the page's app.js moves focus to the feedback, so screen readers announce it.
+    return redirect(url_for("learner.step", launch_id=launch_id, index=index, _anchor="feedback"))
 
 
 def _render_step(launch, module, attempt, index: int, error: str | None = None,
@@ -163,7 +174,8 @@ def _render_step(launch, module, attempt, index: int, error: str | None = None,
         answered=answers.is_answered(attempt, module, index),
         next_url=_next_url(launch.id, index, total),
         prev_url=url_for("learner.step", launch_id=launch.id, index=index - 1) if index else None,
-        step_titles=pages.titles(module)), 400 if error else 200
+        step_titles=pages.titles(module), done=pages.answered_steps(module, attempt)), \
+        400 if error else 200
 
 
 def _next_url(launch_id: str, index: int, total: int) -> str:
@@ -227,6 +239,24 @@ def summary(launch_id: str, number: int):
                            pass_mark=now.settings.pass_mark or module.pass_mark)
 
 
+@bp.get("/attempts/<int:number>/step/<int:index>")
+def reread(launch_id: str, index: int, number: int):
+    """One step of a submitted attempt, read-only: what "What to revisit" links to."""
+    launch = current_launch(launch_id)
+    attempt = lifecycle.situation(get_session(), launch.user, _link(launch)).attempt(number)
+    if attempt is None or attempt.submitted_at is None:
+        abort(404, "That attempt has not been submitted.")
+    module = answers.module_of(get_library(), attempt)
+    if not 0 < index < answers.step_count(module) - 1:
+        abort(404, "There is no such step in this module.")
+    return render_template(
+        "learner/step.html", launch=launch, module=module, attempt=attempt, index=index,
+        total=answers.step_count(module), readonly=True, answered=True,
+        view=pages.step_view(module, attempt, index, launch.id), done=set(),
+        back_url=url_for("learner.summary", launch_id=launch_id, number=number),
+        step_titles=pages.titles(module))
+
+
 @bp.get("/choose")
 def choose(launch_id: str):
     """The old address of the module chooser: the lecturer's picker does this now."""
@@ -276,6 +306,7 @@ def profile(launch_id: str):
     return render_template("learner/profile.html", launch=launch, profile=built, views=views,
                            thresholds=thresholds_sentence(), bands=band_descriptions(),
                            courses=courses, course=course, used=used, marked=marked,
+                           modules=pages.course_modules(db, library, launch),
                            module_title=lambda a: _module_title(library, a))
 
 
@@ -302,4 +333,5 @@ def evidence(launch_id: str):
         rows.append({"attempt": attempt, "module": module,
                      "reflections": feedback.get(attempt.id, []),
                      "course": attempt.resource_link.context.title})
-    return render_template("learner/evidence.html", launch=launch, rows=rows, profile=built)
+    return render_template("learner/evidence.html", launch=launch, rows=rows, profile=built,
+                           frameworks=library.frameworks, today=datetime.now(UTC))

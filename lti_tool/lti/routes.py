@@ -89,8 +89,9 @@ def landing(launch_id: str):
     """The page after a launch, greeting the user by role."""
     record = current_launch(launch_id)
     role = primary_role(roles_of(record.roles))
-    if record.resource_link is not None and role in (Role.LEARNER, None):
-        # Students go straight to their module, resuming where they left off.
+    if record.resource_link is not None and role in (Role.LEARNER, Role.MENTOR, None):
+        # Students go straight to their module, resuming where they left off (mentors are
+        # told there what they can and cannot do).
         return redirect(url_for("learner.start", launch_id=launch_id))
     if record.message_type == MessageType.DEEP_LINKING.value or (
             record.resource_link is not None and _needs_module(record.resource_link)):

@@ -4,6 +4,7 @@ from .admin import AdminSession, AdminUser
 from .base import Base, utcnow
 from .classview import ReflectionMark, RosterMember
 from .deeplinking import DeepLinkResponse, SandboxLink
+from .governance import AuditEvent
 from .grades import DeliveryStatus, GradeDelivery, LineItemLink, ServiceToken
 from .invite import RegistrationInvite
 from .learning import Attempt, AttemptStatus
@@ -16,6 +17,7 @@ __all__ = [
     "AdminSession",
     "AdminUser",
     "Attempt",
+    "AuditEvent",
     "AttemptStatus",
     "Base",
     "Context",

@@ -23,13 +23,17 @@ MUTED = "#595959"
 TRACK = "#e6e6e6"
 BAND_COLOURS = {"Developing": "#a3360b", "Capable": "#0b5394", "Proficient": "#1b6932"}
 
-WIDTH = 640
+# Narrow on purpose: on a 375 px phone the chart is drawn about 340 px wide, so its 16-unit
+# labels stay at 13 px or more; on wider screens the page caps its width (app.css).
+WIDTH = 420
 PAD = 12
-BAR_W = 400  # 0-100% scale
+BAR_W = 230  # 0-100% scale
 VALUE_X = PAD + BAR_W + 10
-ROW_H = 54
-GROUP_H = 34
+ROW_H = 56
+GROUP_H = 36
 AXIS_H = 30
+LABEL_SIZE = 16
+CHAR_EM = 0.54  # a generous average glyph width of the sans-serif faces in FONT
 PENDING_MARK = "*"  # beside a value whose evidence includes an attempt awaiting manual marking
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
@@ -103,17 +107,17 @@ def profile_chart_svg(profile: Profile, by: str = "element", *, id_prefix: str |
     for row in rows:
         if row.group is not None and row.group != group:
             group = row.group
-            body.append(_text(PAD, y + 22, group, weight="bold", size=16))
+            body.append(_text(PAD, y + 24, group, weight="bold", size=17, fit=WIDTH - 2 * PAD))
             y += GROUP_H
         body.append(_bar(row, y))
         y += ROW_H
     if any(r.pending_manual for r in rows):
         note = f"{PENDING_MARK} Some marking is still pending: values marked {PENDING_MARK} may rise."
-        body.append(_text(PAD, y + 20, note, size=14))
+        body.append(_text(PAD, y + 20, note, size=15, fit=WIDTH - 2 * PAD))
         y += GROUP_H
     height = y + PAD
     axis = [  # the scale, with where Capable and Proficient start
-        *(_text(_x(t), PAD + 14, f"{t}%", size=13, fill=MUTED, anchor="middle" if 0 < t < 100 else
+        *(_text(_x(t), PAD + 14, f"{t}%", size=15, fill=MUTED, anchor="middle" if 0 < t < 100 else
                 ("start" if t == 0 else "end")) for t in (0, CAPABLE_FROM, PROFICIENT_FROM, 100)),
     ]
     return "".join([
@@ -132,7 +136,8 @@ def _description(rows: list[ChartRow]) -> str:
 
 
 def _bar(row: ChartRow, y: int) -> str:
-    parts = [f'<g class="row" data-id="{escape(row.id)}">', _text(PAD, y + 18, row.label, size=15),
+    parts = [f'<g class="row" data-id="{escape(row.id)}">', _text(PAD, y + 18, row.label, size=LABEL_SIZE,
+                                                                  fit=WIDTH - 2 * PAD),
              f'<rect class="track" x="{PAD}" y="{y + 26}" width="{BAR_W}" height="18" fill="{TRACK}"/>']
     if row.percent is not None:
         width = round(BAR_W * row.percent / 100, 1)
@@ -148,9 +153,12 @@ def _bar(row: ChartRow, y: int) -> str:
 
 
 def _text(x: float, y: float, text: str, *, size: int = 15, weight: str = "normal", fill: str = TEXT,
-          anchor: str = "start") -> str:
+          anchor: str = "start", fit: float | None = None) -> str:
+    # A label likely to run past `fit` units is drawn a little condensed rather than cut off.
+    squeeze = (f' textLength="{fit}" lengthAdjust="spacingAndGlyphs"'
+               if fit is not None and len(text) * size * CHAR_EM > fit else "")
     return (f'<text x="{x}" y="{y}" font-size="{size}" font-weight="{weight}" fill="{fill}" '
-            f'text-anchor="{anchor}">{escape(text)}</text>')
+            f'text-anchor="{anchor}"{squeeze}>{escape(text)}</text>')
 
 
 def _x(percent: float) -> float:

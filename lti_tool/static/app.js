@@ -29,3 +29,32 @@
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 }());
+
+// Feedback after an answer: the server redirects to #feedback; move focus there so screen
+// readers announce the headline at once (without this file the browser still scrolls to it).
+(function () {
+  "use strict";
+  function focusTarget() {
+    var id = decodeURIComponent((window.location.hash || "").slice(1));
+    if (!id) { return; }
+    var target = document.getElementById(id);
+    if (target && target.getAttribute("tabindex") === "-1") { target.focus(); }
+  }
+  // Buttons that print the page (the evidence record): no inline handlers under a strict CSP.
+  function printButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+  // Forms that change something hard to undo ask first; the text is on the form itself.
+  function confirmations() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+  }
+  function init() { focusTarget(); printButtons(); confirmations(); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+}());

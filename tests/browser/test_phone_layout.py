@@ -128,9 +128,13 @@ def test_a_student_and_a_lecturer_on_a_phone(browser, live_server, database_url)
     expect(page.get_by_role("heading", level=1)).to_have_text("My capability profile")
     walk.check("profile")
     expect(page.locator(".module-progress")).to_contain_text("Done")
-    # The chart's words are legible: at least 12 px on the phone's screen.
-    smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll(
-        '.profile-chart text')].map(t => t.getBoundingClientRect().height))""")
+    # The chart's words are legible: drawn at 12 px or more on the phone's screen.
+    smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll('.profile-chart')]
+        .flatMap(svg => {
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return [...svg.querySelectorAll('text')].map(
+                t => parseFloat(t.getAttribute('font-size')) * scale);
+        }))""")
     assert smallest >= 12, smallest
     page.goto(f"{live_server}/l/{launch_id}/evidence")
     walk.check("evidence")

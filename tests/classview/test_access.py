@@ -59,7 +59,7 @@ def test_student_gets_no_class_links_on_any_page(submitted):
 @pytest.mark.parametrize("role", [
     "Instructor",
     "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
-    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+    "Administrator",  # the course's own administrator (a context role)
 ])
 def test_instructor_teaching_assistant_and_administrator_are_let_in(app, vle, vle_server, db,
                                                                     role):
@@ -69,6 +69,20 @@ def test_instructor_teaching_assistant_and_administrator_are_let_in(app, vle, vl
         assert client.get(url).status_code == 200, url
     landing = client.get(f"/launch/{launch_id}").get_data(as_text=True)
     assert f"/c/{launch_id}/link" in landing and f"/c/{launch_id}/marking" in landing
+
+
+@pytest.mark.parametrize("role", [
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
+    "Mentor",
+])
+def test_institution_and_system_administrators_and_mentors_are_refused(app, vle, vle_server,
+                                                                       db, role):
+    client = app.test_client()
+    launch_id = launch(client, vle, vle_server, sub="8", role=role)
+    for url in (f"/c/{launch_id}/link", f"/c/{launch_id}/course", f"/c/{launch_id}/marking"):
+        response = client.get(url)
+        assert response.status_code == 403 and DENIED in response.get_data(as_text=True), url
 
 
 def test_content_developer_is_not_teaching_staff(app, vle, vle_server, db):

@@ -98,3 +98,26 @@ def test_many_first_launches_into_a_new_course_all_succeed(app, moodle, db):
                      .where(Membership.context_id == course.id)) == 12
     assert db.scalar(select(func.count()).select_from(LtiUser)
                      .where(LtiUser.sub.in_(set(subs)))) == 12
+
+
+def test_a_double_clicked_submit_scores_once(app, client, moodle, db, module):
+    from ..player import take_all
+
+    launch_id = launch(client, moodle)
+    for _ in range(10):
+        db.execute(delete(GradeDelivery))
+        db.execute(delete(Attempt))
+        db.commit()
+        begin(client, launch_id)
+        take_all(client, launch_id, module)
+        html = client.get(f"/l/{launch_id}/review").get_data(as_text=True)
+        fields = next(f for f in forms(html) if f["action"].endswith("/submit"))["fields"]
+        other = same_browser(app, client)
+        results = together(lambda: client.post(f"/l/{launch_id}/submit", data=fields),
+                           lambda: other.post(f"/l/{launch_id}/submit", data=fields))
+        assert [r.status_code for r in results] == [302, 302]
+        assert results[0].headers["Location"] == results[1].headers["Location"]
+        db.expire_all()
+        submitted = db.scalars(select(GradeDelivery).where(
+            GradeDelivery.activity_progress.in_(("Submitted", "Completed")))).all()
+        assert len(submitted) == 1  # one score for the gradebook, not two

@@ -182,10 +182,16 @@ def test_moodle_registration_posts_the_tool_and_stores_the_answer(client, db, si
     assert used.used_at is not None and used.registration_id == reg.id
 
     for words in (site.platform.issuer, MOODLE_CLIENT_ID, "<code>2</code>",
-                  "the tool is pending until you activate it", "Manage tools",
-                  '{subject: "org.imsglobal.lti.close"}', "window.opener", "window.parent",
-                  "<button"):
-        assert words in html, words
+                  "it is pending until you do", "Manage tools", "Tool configuration usage",
+                  "Show in activity chooser and as a preconfigured tool",
+                  '<button type="button" id="finish">Done</button>', "registered.js"):
+        assert words in " ".join(html.split()), words
+    # The page stays open until the admin has read it: the close message is sent only by the
+    # Done button's handler, not on load.
+    script = client.get("/static/registered.js").get_data(as_text=True)
+    assert '{subject: "org.imsglobal.lti.close"}' in script and "addEventListener(\"click\"" \
+        in script.replace("'", '"')
+    assert "<script>" not in html
     assert any("dynamic registration stored" in r.getMessage() for r in log_records.records)
 
 

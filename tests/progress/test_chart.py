@@ -9,7 +9,7 @@ import pytest
 
 from lti_tool.content import Framework, FrameworkItem
 from lti_tool.progress import BAND_COLOURS, capability_profile, chart_title, profile_chart_svg, profile_table_rows
-from lti_tool.progress.chart import BACKGROUND, MUTED, TEXT, TRACK
+from lti_tool.progress.chart import BACKGROUND, BAR_W, MUTED, TEXT, TRACK
 
 from .helpers import attempt
 
@@ -38,8 +38,9 @@ def test_element_chart_has_title_desc_and_one_row_per_element(frameworks):
     bars = {g.get("data-id"): g.find(f"{SVG}rect[@class='bar']") for g in rows}
     assert sorted(k for k, b in bars.items() if b is not None) == ["I1", "R1", "R4"]
     assert len(root.findall(f".//{SVG}rect[@class='track']")) == 12
-    # Bar length on the 400-unit scale: R4 8/10 = 80% -> 320; R1 1/2 -> 200; I1 0/3 -> 0.
-    assert [float(bars[k].get("width")) for k in ("R4", "R1", "I1")] == [320.0, 200.0, 0.0]
+    # Bar length on the BAR_W-unit scale: R4 8/10 = 80%; R1 1/2 = 50%; I1 0/3 -> 0.
+    assert [float(bars[k].get("width")) for k in ("R4", "R1", "I1")] == [
+        round(BAR_W * 0.8, 1), round(BAR_W * 0.5, 1), 0.0]
     # Values are written as text, band included, so colour is never the only cue.
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "80% Proficient" in texts and "50% Capable" in texts and "0% Developing" in texts
