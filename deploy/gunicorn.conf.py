@@ -1,16 +1,89 @@
-"""Gunicorn settings for production: threads so a launch can fetch a platform's keys meanwhile."""
+"""Gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py`.
 
-import multiprocessing
+Threads let a launch wait on a platform's key set while others are served. Every setting that
+matters in a container comes from the environment: BIND, WEB_CONCURRENCY, GUNICORN_THREADS,
+FORWARDED_ALLOW_IPS and PROMETHEUS_MULTIPROC_DIR.
+"""
+
 import os
+import shutil
+import sys
+import tempfile
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+def _whole(name, default, lowest, highest):
+    """A whole number from the environment within bounds, or one clear line and exit."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not lowest <= int(raw) <= highest:
+        sys.exit(f"gunicorn.conf: {name}={raw!r}: expected a whole number {lowest} to {highest}")
+    return int(raw)
+
+
+# Loopback unless told otherwise: the image sets BIND=0.0.0.0:8000 for its container network;
+# on a plain server the proxy in front (Caddy, nginx) reaches the tool over 127.0.0.1.
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+# Each worker process holds its own database pool: CPUs x 2 + 1 of the node (not the pod)
+# could exhaust PostgreSQL's 100 connections with a few replicas. 2 x 4 threads per pod
+# serves a course's burst; scale with replicas (see docs/operations.md, connection budget).
+workers = _whole("WEB_CONCURRENCY", 2, 1, 16)
+threads = _whole("GUNICORN_THREADS", 4, 1, 32)
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak never grows without bound.
+max_requests = 2000
+max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+# Access lines are JSON with tokens, hints and invites blanked out of the URL.
+logger_class = "lti_tool.logs.GunicornLogger"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "lti_tool.logs.JsonFormatter"},
+        "line": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                   "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "line",
+                   "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": os.environ.get("LTI_TOOL_LOG_LEVEL", "info").upper(),
+             "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}
 # Only the proxy in front of us may set X-Forwarded-*; the app honours LTI_TOOL_TRUSTED_PROXIES hops.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "lti_tool.wsgi:app"
+# /tmp, not the container's writable layer (read-only in Kubernetes), for worker heartbeats.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", tempfile.gettempdir())
+# Metrics from every worker process are summed through files in this folder.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                      os.path.join(tempfile.gettempdir(), "lti-tool-metrics"))
+
+
+def on_starting(server):
+    """Check the configuration once, before any worker starts: one clear line, no traceback."""
+    from lti_tool.config import Config, ConfigError
+
+    try:
+        Config().require_stable_secret()
+    except ConfigError as error:
+        print(f"lti-tool: configuration: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)  # figures from a previous run would be added in
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Let the metrics of a finished worker stop counting as live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import logs
 from .config import Config, instance_secret_key
 from .extensions import csrf
 
@@ -17,18 +16,19 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
     app.config.from_object(config)
     if not app.config.get("SECRET_KEY"):
+        config.require_stable_secret()  # outside the sandbox and tests: ConfigError
         app.config["SECRET_KEY"] = instance_secret_key(config.INSTANCE_DIR)
     if config.TRUSTED_PROXIES:
         # Behind a proxy the scheme and host come from X-Forwarded-*, so cookies get Secure.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=config.TRUSTED_PROXIES,  # type: ignore
                                 x_host=config.TRUSTED_PROXIES)
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure(config.LOG_FORMAT, config.LOG_LEVEL)
 
-    from . import db, errors, numbers, sessions
+    from . import db, errors, numbers, observability, security, sessions
     from .admin import bp as admin_bp
     from .classview import bp as classview_bp
+    from .governance.console import bp as governance_bp
     from .instructor import bp as instructor_bp
     from .learner import bp as learner_bp
     from .lti import bp as lti_bp
@@ -38,6 +38,8 @@ def create_app(config: Config | None = None) -> Flask:
     sessions.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
+    observability.init_app(app)
+    security.init_app(app)
     app.jinja_env.filters.update(points=numbers.points, percent=numbers.percent,
                                  share=numbers.share)
     app.register_blueprint(main_bp)
@@ -46,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(classview_bp)
     app.register_blueprint(instructor_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(governance_bp)
     if app.config["SANDBOX_ENABLED"]:
         from .sandbox import bp as sandbox_bp
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from . import create_app, migrate
+from .config import Config, ConfigError
 from .content.cli import content as content_cli
 from .db import get_session
+from .governance.cli import data as data_cli
 from .grades.cli import grades as grades_cli
 from .invites import create_invite, register_url
 from .keys import Keyring, KeyringError
@@ -27,7 +31,35 @@ from .registrations import (
 )
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False)
+def _cli_app() -> Flask:
+    """The app for a command; a bad setting is one line naming the variable, not a traceback."""
+    context = click.get_current_context(silent=True)
+    serving = context is not None and context.info_name == "run"
+    try:
+        config = Config()
+        if serving:
+            config.require_stable_secret()
+        elif not config.SECRET_KEY and not config.SANDBOX_ENABLED:
+            # Commands sign no browser sessions: a throwaway secret, and nothing written.
+            config.SECRET_KEY = secrets.token_hex(32)
+        return create_app(config)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+
+
+class ToolGroup(FlaskGroup):
+    """Flask's group without its app-loading command lookup (the app adds no commands)."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """Our own and Flask's built-in commands only."""
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Listing commands never needs the app (so --help works with a bad setting)."""
+        return sorted(click.Group.list_commands(self, ctx))
+
+
+@click.group(cls=ToolGroup, create_app=_cli_app, add_version_option=False)
 def main() -> None:
     """Digital capability modules for social work, served over LTI 1.3."""
 
@@ -42,17 +74,40 @@ def db() -> None:
 @click.argument("revision", default="heads")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: the latest)."""
-    migrate.upgrade(current_app.config["SQLALCHEMY_DATABASE_URL"], revision)
+    """Apply migrations up to REVISION (default: the latest). Safe to run from several pods."""
+    url = current_app.config["SQLALCHEMY_DATABASE_URL"]
+    try:
+        migrate.upgrade(url, revision)
+    except OperationalError as error:
+        raise click.ClickException(_unreachable(url, error)) from None
     click.echo(f"Database is at {revision}.")
+
+
+def _unreachable(url: str, error: OperationalError) -> str:
+    """One line for a database that did not answer: where, and the driver's first line."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return f"cannot reach the database at {migrate.safe_url(url)}: {reason}"
 
 
 @db.command("downgrade")
 @click.argument("revision")
+@click.option("--yes", is_flag=True, help="Go ahead although tables or columns will be dropped.")
 @with_appcontext
-def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION."""
-    migrate.downgrade(current_app.config["SQLALCHEMY_DATABASE_URL"], revision)
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Revert migrations down to REVISION ("base" for none); asks for --yes before data goes."""
+    url = current_app.config["SQLALCHEMY_DATABASE_URL"]
+    try:
+        reverted, losses = migrate.downgrade_losses(url, revision)
+        if losses and not yes:
+            lines = "\n".join(f"  - {loss}" for loss in losses)
+            raise click.ClickException(
+                f"downgrading to {revision} reverts {', '.join(reverted)} and drops:\n{lines}\n"
+                "Back the database up first (docs/operations.md), then run again with --yes.")
+        migrate.downgrade(url, revision)
+    except OperationalError as error:
+        raise click.ClickException(_unreachable(url, error)) from None
+    for loss in losses:
+        click.echo(f"Dropped {loss}.")
     click.echo(f"Database is at {revision}.")
 
 
@@ -126,8 +181,13 @@ def keys_list() -> None:
     if not entries:
         click.echo("No keys yet; run `lti-tool keys generate`.")
     for key in entries:
-        click.echo(f"{key.kid}  {key.status:<8}  created {key.created_at}"
-                   + (f"  retired {key.retired_at}" if key.retired_at else ""))
+        status = "BROKEN" if key.problem else key.status
+        click.echo(f"{key.kid}  {status:<8}  created {key.created_at}"
+                   + (f"  retired {key.retired_at}" if key.retired_at else "")
+                   + (f"\n    {key.status} key cannot be used: {key.problem}"
+                      if key.problem else ""))
+    if any(k.problem for k in entries):
+        raise click.ClickException("some published keys cannot be used (above)")
 
 
 # -- platforms and deployments -------------------------------------------------------------
@@ -325,6 +385,7 @@ def sandbox_setup() -> None:
 
 main.add_command(content_cli)
 main.add_command(grades_cli)
+main.add_command(data_cli)
 
 from .admin.cli import install as install_admin_commands  # noqa: E402
 

@@ -165,6 +165,9 @@ class Config:
         # Proxy hops whose X-Forwarded-Proto/Host are honoured (0 when serving directly).
         self.TRUSTED_PROXIES = read.integer("TRUSTED_PROXIES", 1, maximum=10)
         self.HTTP_TIMEOUT = read.number("HTTP_TIMEOUT", 10.0, minimum=0.1)
+        # Extra origins that may frame the tool (space-separated), beyond the registered
+        # platforms' own: a VLE served from a host other than its issuer's.
+        self.FRAME_ANCESTORS = _env("FRAME_ANCESTORS", "") or ""
         # Right after a submit, try to send the grade before the page answers (short timeouts;
         # what fails stays queued for `lti-tool grades work`).
         self.GRADES_DELIVER_INLINE = read.flag("GRADES_DELIVER_INLINE", True)
@@ -175,6 +178,10 @@ class Config:
         self.LOG_FORMAT = read.choice("LOG_FORMAT", "text" if self.SANDBOX_ENABLED else "json",
                                       ("json", "text"))
         self.LOG_LEVEL = read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"))
+        # Extra origins allowed to frame the tool (space-separated), read by security.py.
+        self.FRAME_ANCESTORS = _env("FRAME_ANCESTORS") or ""
+        # When set, /metrics asks for `Authorization: Bearer <token>`.
+        self.METRICS_TOKEN = _env("METRICS_TOKEN") or None
         self.WTF_CSRF_TIME_LIMIT = None
         self.TESTING = False
         if read.problems:
@@ -203,6 +210,8 @@ class Config:
 
 class TestConfig(Config):
     """Settings for the test suite: a throwaway instance folder and database."""
+
+    __test__ = False  # a settings class, not a pytest test class
 
     def __init__(self, **overrides: object) -> None:
         super().__init__()

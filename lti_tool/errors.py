@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .lti.errors import LtiError
@@ -29,11 +31,38 @@ def render_problem(status: int, title: str, message: str, who: str | None = None
                            new_window=new_window, status=status), status
 
 
+def database_unavailable(error: Exception) -> bool:
+    """Whether an error means the database cannot be reached (not a bug in a query)."""
+    if isinstance(error, (OperationalError, DisconnectionError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+def _unavailable_page(error: Exception):
+    """503 with Retry-After: the request's transaction was rolled back, nothing half-saved."""
+    from .observability import DATABASE_UNAVAILABLE
+
+    DATABASE_UNAVAILABLE.inc()
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    log.error("database unavailable on %s %s: %s: %s", request.method, request.path,
+              type(error).__name__, reason[0] if reason else "")
+    body, status = render_problem(
+        503, "The tool is briefly unavailable",
+        "It cannot reach its database just now, so nothing was saved. Please try again in a "
+        "minute; if it keeps happening, tell your administrator.")
+    response = make_response(body, status)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(LtiError)
     def lti_error(error: LtiError):
+        from .observability import note_launch_refused
+
+        note_launch_refused(error.code)
         problem = error.problem
         return render_problem(problem.status, problem.title, problem.message,
                               error.who_can_fix, problem.new_window)
@@ -49,8 +78,16 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         return render_problem(error.code or 500, error.name, error.description or "")
 
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeout)
+    def database_down(error: Exception):
+        return _unavailable_page(error)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        if database_unavailable(error):
+            return _unavailable_page(error)
         # The teardown rolls the session back; the log keeps the trace, the page does not.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render_problem(500, "Something went wrong on our side",

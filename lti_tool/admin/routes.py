@@ -21,6 +21,7 @@ from flask import (
 from .. import registrations as regs
 from ..db import get_session
 from ..grades import ResendRefused, delivery_status, list_deliveries, resend
+from ..governance.audit import record_console
 from ..grades.web import deliver_now
 from ..invites import create_invite, invite_state, list_invites, register_url
 from ..keys import Keyring, KeyringError
@@ -58,8 +59,10 @@ def _registration(reg_id: int) -> Registration:
 
 
 def _audit(action: str, *args) -> None:
-    """One log line per change, naming the admin who made it."""
+    """One log line and one audit row per change, naming the admin who made it."""
     log.info("admin %s: " + action, g.admin.email, *args)
+    record_console(get_session(), g.admin.email, action, args)
+    get_session().commit()
 
 
 # -- signing in and out --------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..attempts.answers import rescore
 from ..attempts.settings import link_settings
 from ..content import InvalidAnswer, Module, Reflection
+from ..governance import audit
 from ..lti.services import clean_text
 from ..models import Attempt, AttemptStatus, LtiUser, ReflectionMark, ResourceLink
 from ..models.base import utcnow
@@ -143,6 +144,8 @@ def save_marks(session: Session, attempt: Attempt, module: Module, form: Marking
     settings = link_settings(session.get(ResourceLink, attempt.resource_link_id))
     rescore(attempt, module, settings)
     attempt.updated_at = utcnow()
+    audit.record(session, audit.lti_actor(marker), "marks.save", f"attempt#{attempt.id}",
+                 {"activities": sorted(form.marks), "points": attempt.points})
     session.flush()
     # In the same transaction as the marks: the new score can never be lost.
     return gradebook.after_marking(session, attempt, settings, module)

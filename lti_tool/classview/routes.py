@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..attempts.feedback import reflection_rows
+from ..attempts.settings import counted_attempt, link_settings
 from ..content import InvalidAnswer, ModuleNotFound, word_count
 from ..db import get_session
 from ..errors import render_problem
@@ -98,10 +99,67 @@ def class_view(launch_id: str, scope: str):
     pending = marking.pending_count(get_session(), class_scope)
     library = get_library()
     modules = [_module_title(library, m) for m in class_scope.module_ids]
+    standing = {s.sub: _standing(library, class_scope, s) for s in students}
+    show = request.args.get("show") if request.args.get("show") in FILTERS else None
+    sort = request.args.get("sort") if request.args.get("sort") in SORTS else "name"
+    shown = [s for s in students if show is None or show in standing[s.sub]["tags"]]
+    if sort == "completion":
+        shown.sort(key=lambda s: (-s.modules_done, -s.submitted, s.sort_key))
+    elif sort == "activity":
+        shown.sort(key=lambda s: (s.last_activity is None, -(s.last_activity.timestamp()
+                                                               if s.last_activity else 0)))
+    counts = {key: sum(key in v["tags"] for v in standing.values()) for key in FILTERS}
     return render_template("classview/class.html", launch=launch, scope=class_scope,
-                           roster=roster, students=students, columns=columns, modules=modules,
-                           bands=band_descriptions(), thresholds=thresholds_sentence(),
-                           pending=pending)
+                           roster=roster, students=shown, everyone=students, columns=columns,
+                           modules=modules, bands=band_descriptions(),
+                           thresholds=thresholds_sentence(), pending=pending,
+                           standing=standing, filters=FILTERS, show=show, counts=counts,
+                           sorts=SORTS, sort=sort, summary=_summary(students, standing))
+
+
+# What the class view's filters and sort mean (query string, so they work without script).
+FILTERS = {"not-started": "Not started", "waiting": "Waiting for marking",
+           "below": "Below the pass mark"}
+SORTS = {"name": "family name", "completion": "completion", "activity": "last activity"}
+
+
+def _standing(library, scope: classview.ClassScope, student) -> dict:
+    """Where a student stands for the class view's filters: tags and whether they passed."""
+    counted = []
+    for link in scope.links:
+        best = counted_attempt([a for a in student.attempts if a.resource_link_id == link.id],
+                               scope.counting)
+        if best is None:
+            continue
+        mark = link_settings(link).pass_mark
+        if mark is None:
+            try:
+                mark = library.get(best.module_id, best.module_version).pass_mark
+            except ModuleNotFound:
+                mark = 0
+        counted.append((best.percent or 0.0, mark))
+    tags = set()
+    if not student.attempts:
+        tags.add("not-started")
+    if student.pending_marking:
+        tags.add("waiting")
+    if any(score < mark for score, mark in counted):
+        tags.add("below")
+    passed = bool(counted) and "below" not in tags and len(counted) == len(scope.links)
+    return {"tags": tags, "passed": passed}
+
+
+def _summary(students, standing) -> dict:
+    """The class view's summary row: how many started, submitted, passed; mean per domain."""
+    domains: dict[str, list[float]] = {}
+    for s in students:
+        for cell in s.domains:
+            if cell.percent is not None:
+                domains.setdefault(cell.id, []).append(cell.percent)
+    return {"started": sum(bool(s.attempts) for s in students),
+            "submitted": sum(s.submitted > 0 for s in students),
+            "passed": sum(v["passed"] for v in standing.values()),
+            "domains": {k: sum(v) / len(v) for k, v in domains.items()}}
 
 
 @bp.get(f"/{SCOPE}/export.csv")

@@ -19,6 +19,7 @@ from ..attempts.settings import link_settings
 from ..content import ModuleNotFound
 from ..db import get_session
 from ..errors import render_problem
+from ..governance import audit
 from ..keys import Keyring, KeyringError
 from ..library import get_library
 from ..lti import roles
@@ -135,6 +136,9 @@ def _send(launch, choices: list[dl.Choice], all_cards):
 def _save(launch, choice: dl.Choice):
     """An existing link: store the module and its settings on the link itself."""
     dl.apply_to_link(launch.resource_link, choice)
+    audit.record(get_session(), audit.lti_actor(launch.user), "link.module",
+                 f"link#{launch.resource_link.id}",
+                 {"module_id": choice.module_id, "settings": choice.settings()})
     get_session().commit()
     log.info("link %s now delivers %s with %s", launch.resource_link.id, choice.module_id,
              choice.settings())

@@ -37,8 +37,10 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..sqltools import get_or_insert
+from .claims import MAX_TOKEN_BYTES, ClaimProblem, check_claims
 from .constants import LTI_VERSION, Claim, MessageType
 from .errors import LtiError
+from .keysets import REFETCH_INTERVAL, KeysetUnavailable, read_jwks
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +275,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = self.form.get("state")
         if not state or not self.form.get("id_token"):
             raise LtiError("missing_params", "launch without state or id_token")
+        size = len(self.form["id_token"])
+        if size > MAX_TOKEN_BYTES:
+            # Refused unread: nothing of it is decoded, checked or stored.
+            raise LtiError("token_too_large", f"id_token of {size} bytes is over "
+                           f"{MAX_TOKEN_BYTES}", limit=f"{MAX_TOKEN_BYTES // 1024} KiB")
         readable("state", state)
         login = self.db.get(LoginState, state)
         if login is None:
@@ -295,8 +302,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         try:
             header = jwt.get_unverified_header(token)
             body = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
-            raise LtiError("malformed_token", f"id_token cannot be decoded: {exc}",
+        except (jwt.PyJWTError, ValueError, RecursionError) as exc:
+            raise LtiError("malformed_token", f"id_token cannot be decoded: {exc!r:.200}",
                            **self._login_context()) from exc
         if not isinstance(body, dict):
             raise LtiError("malformed_token", "id_token claims are not an object",
@@ -374,15 +381,19 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return self
 
     def _platform_key(self, url: str, kid: str) -> t.Any:
-        """The platform's public key for `kid`, refetching the JWKS once when it is unknown."""
+        """The platform's public key for `kid`, refetching the JWKS when it is unknown, but at
+        most once a minute per key set (made-up kids must not make us hammer the platform)."""
         ctx = self._context()
         cached = self.db.get(PlatformKeySet, url)
-        fresh_enough = cached is not None and (
-            utcnow() - cached.fetched_at).total_seconds() < self.settings.jwks_ttl
-        if fresh_enough:
-            key = _find_key(json.loads(cached.jwks), kid)
+        age = (utcnow() - cached.fetched_at).total_seconds() if cached is not None else None
+        if age is not None and age < self.settings.jwks_ttl:
+            key = _find_key(_cached_jwks(cached.jwks), kid)
             if key is not None:
                 return key
+            if age < REFETCH_INTERVAL:
+                raise LtiError("unknown_kid", f"kid {str(kid)[:100]!r} not in the key set at "
+                               f"{url} fetched {age:.0f}s ago (refetched at most every "
+                               f"{REFETCH_INTERVAL}s)", **ctx)
         jwks = self._fetch_jwks(url)
         if cached is None:  # many first launches at once all fetch; one row results
             cached = get_or_insert(self.db, PlatformKeySet, {"jwks": "", "fetched_at": utcnow()},
@@ -390,21 +401,16 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         cached.jwks, cached.fetched_at = json.dumps(jwks), utcnow()
         key = _find_key(jwks, kid)
         if key is None:
-            raise LtiError("unknown_kid", f"kid {kid!r} not in the key set at {url}", **ctx)
+            raise LtiError("unknown_kid", f"kid {str(kid)[:100]!r} not in the key set at {url}",
+                           **ctx)
         return key
 
     def _fetch_jwks(self, url: str) -> dict:
-        """Download a platform's JWKS."""
-        ctx = self._context()
+        """Download a platform's JWKS: HTTP_TIMEOUT seconds in all, 64 KiB at most."""
         try:
-            response = self._requests_session.get(url, timeout=self.settings.http_timeout)
-            response.raise_for_status()
-            jwks = response.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise LtiError("keyset_unavailable", f"fetching {url}: {exc}", **ctx) from exc
-        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-            raise LtiError("keyset_unavailable", f"{url} did not return a JWKS", **ctx)
-        return jwks
+            return read_jwks(self._requests_session, url, self.settings.http_timeout)
+        except KeysetUnavailable as exc:
+            raise LtiError("keyset_unavailable", str(exc), **self._context()) from exc
 
     def validate_nonce(self):
         """The nonce is the one issued with this login; the login is then consumed, once."""
@@ -430,6 +436,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         """A supported message type and version with the claims it requires."""
         body = self._jwt["body"]
         ctx = self._context()
+        try:
+            check_claims(body)
+        except ClaimProblem as problem:
+            raise LtiError("bad_claim", problem.reason, claim=problem.claim, **ctx) from None
         if body.get(Claim.VERSION.value) != LTI_VERSION:
             raise LtiError("wrong_message",
                            f"version {body.get(Claim.VERSION.value)!r} is not 1.3.0", **ctx)
@@ -445,6 +455,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                     validator.validate(body)
                 except LtiException as exc:
                     raise LtiError("invalid_claims", str(exc), **ctx) from exc
+                except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                    # The library assumes well-formed claims; whatever it trips on is the
+                    # platform's malformed message, not our error.
+                    raise LtiError("invalid_claims", f"{type(validator).__name__}: {exc!r:.200}",
+                                   **ctx) from exc
         return self
 
     def validate_deployment(self):
@@ -478,19 +493,30 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return self
 
 
+def _cached_jwks(text: str) -> dict:
+    """A stored key set; an unreadable one counts as empty (it is fetched again)."""
+    try:
+        jwks = json.loads(text)
+    except ValueError:
+        return {}
+    return jwks if isinstance(jwks, dict) else {}
+
+
 def _find_key(jwks: dict, kid: str) -> t.Any:
     """The public key with this kid from a JWKS, or None."""
-    for entry in jwks.get("keys", []):
+    keys = jwks.get("keys")
+    for entry in keys if isinstance(keys, list) else []:
         if isinstance(entry, dict) and entry.get("kid") == kid:
             try:
                 return jwt.PyJWK(entry, algorithm="RS256").key
-            except jwt.PyJWTError:
+            except (jwt.PyJWTError, ValueError, TypeError, KeyError):
                 return None
     return None
 
 
 def _str_or_none(value: object) -> str | None:
-    """A non-empty string form of a claim value, or None."""
-    if value is None or value == "":
+    """A non-empty string (or number) claim value as a string; None for anything else, so a
+    list-valued id is never recorded as "['p1-dep']"."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
         return None
-    return str(value)
+    return str(value)[:500]

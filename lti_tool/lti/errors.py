@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 STUDENT = "student"
 LECTURER = "lecturer"
@@ -111,6 +111,16 @@ CATALOGUE: dict[str, Problem] = {
         "The learning environment left out information the tool needs (such as the user "
         "or the link). The administrator should check the tool's privacy settings and "
         "registration.", ADMIN),
+    "bad_claim": Problem(
+        400, "The launch carried information in the wrong form",
+        "The learning environment sent the “{claim}” information in a form LTI 1.3 does not "
+        "allow (the wrong type, or far too long). Your administrator should check the tool's "
+        "registration and custom parameters, or report it to the platform's vendor.", ADMIN),
+    "token_too_large": Problem(
+        413, "The launch message was too large",
+        "The learning environment sent a launch larger than the tool accepts ({limit}). "
+        "Your administrator should check the custom parameters of the tool and the link.",
+        ADMIN),
     "session_expired": Problem(
         401, "Your session has ended",
         "For your security, the tool forgets you after a while. Go back to your course and "
@@ -122,7 +132,8 @@ class LtiError(Exception):
     """A refused login or launch; `code` picks the text in CATALOGUE, `reason` goes to the log."""
 
     def __init__(self, code: str, reason: str, *, issuer: str | None = None,
-                 client_id: str | None = None, deployment_id: str | None = None) -> None:
+                 client_id: str | None = None, deployment_id: str | None = None,
+                 **words: str) -> None:
         super().__init__(f"{code}: {reason}")
         if code not in CATALOGUE:
             raise ValueError(f"unknown LTI error code {code!r}")
@@ -131,11 +142,15 @@ class LtiError(Exception):
         self.issuer = issuer
         self.client_id = client_id
         self.deployment_id = deployment_id
+        self.words = words  # fills the page's {claim}, {limit}
 
     @property
     def problem(self) -> Problem:
         """The words and status shown to the person."""
-        return CATALOGUE[self.code]
+        problem = CATALOGUE[self.code]
+        if self.words:
+            problem = replace(problem, message=problem.message.format(**self.words))
+        return problem
 
     @property
     def who_can_fix(self) -> str:

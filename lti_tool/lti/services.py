@@ -7,6 +7,7 @@ import secrets
 
 from sqlalchemy.orm import Session
 
+from ..governance.minimise import minimal_claims
 from ..models import (
     Context,
     Deployment,
@@ -36,7 +37,8 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
         link = _upsert_resource_link(session, context, claims)
     launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id, user=user,
                     context=context, resource_link=link,
-                    message_type=claims[Claim.MESSAGE_TYPE.value], roles=roles, claims=claims)
+                    message_type=claims[Claim.MESSAGE_TYPE.value], roles=roles,
+                    claims=minimal_claims(claims))
     session.add(launch)
     session.flush()
     return launch

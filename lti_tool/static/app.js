@@ -58,3 +58,29 @@
   function init() { focusTarget(); printButtons(); confirmations(); }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 }());
+
+// Behaviour that used to be inline script: the Content-Security-Policy allows scripts from
+// this file only (lti_tool/security.py), so pages mark elements with data attributes instead.
+(function () {
+  "use strict";
+  function init() {
+    // Forms that carry a signed message on to the next site (deep linking return, sandbox).
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-autosubmit]"), function (form) {
+      form.submit();
+    });
+    // Inside the VLE's iframe: a cookie set and read back proves the browser keeps this site's
+    // cookies in the frame; otherwise offer a new window instead of a launch that would fail.
+    var check = document.querySelector("[data-cookie-check]");
+    if (check) {
+      var secure = location.protocol === "https:" ? "; SameSite=None; Secure" : "";
+      document.cookie = "lti_cookie_check=1; path=/; max-age=60" + secure;
+      if (document.cookie.indexOf("lti_cookie_check=1") !== -1) {
+        window.location.replace(check.getAttribute("data-auth-url"));
+      } else {
+        check.hidden = true;
+        document.getElementById("blocked").hidden = false;
+      }
+    }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+}());

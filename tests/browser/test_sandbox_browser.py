@@ -16,7 +16,12 @@ def test_student_and_lecturer_launch_in_the_iframe_with_the_keyboard(page, live_
     button = page.get_by_role("button", name="Launch as student")
     button.focus()
     page.keyboard.press("Enter")
-    # The frame first shows the cookie check ("Opening the activity…"), then the module.
+    # The frame first shows the cookie check ("Opening the activity…"), then the module's
+    # start page, whose button is pressed by keyboard too.
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        "Digital social work: an introduction")
+    frame.get_by_role("button", name="Start the module").focus()
+    page.keyboard.press("Enter")
     expect(frame.get_by_role("heading", level=1)).to_have_text(
         "Before you start: how confident are you?")
 

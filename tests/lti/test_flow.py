@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import jwt
 from sqlalchemy import func, select
 
 from lti_tool.keys import Keyring
-from lti_tool.models import Launch
+from lti_tool.models import Launch, PlatformKeySet
 
 from ..conftest import make_app
 from ..lti_platform import moodle_claims
@@ -94,10 +96,15 @@ def test_platform_keyset_is_cached_between_launches(client, moodle):
     assert moodle.jwks_fetches == 1
 
 
-def test_unknown_kid_refetches_the_platform_keyset_once(client, moodle):
+def test_unknown_kid_refetches_the_platform_keyset_once(client, moodle, db):
     moodle.launch(client)
     assert moodle.jwks_fetches == 1
-    moodle.rotate(key_index=2)  # the platform signs with a new key the tool has not seen
+    # A minute later (refetches on an unknown kid are limited to one a minute: see
+    # tests/security/test_keysets.py) the platform signs with a key the tool has not seen.
+    for row in db.scalars(select(PlatformKeySet)):
+        row.fetched_at -= timedelta(seconds=61)
+    db.commit()
+    moodle.rotate(key_index=2)
     response, _, _ = moodle.launch(client)
     assert response.status_code == 303
     assert moodle.jwks_fetches == 2

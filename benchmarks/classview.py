@@ -1,0 +1,230 @@
+"""The lecturer's class view for N students x 13 modules: server time and SQL statements.
+
+Seeds N = 100, 300, 1,000 students (growing one database) through the tool's own services
+(tests/classview/seed.py: attempt lifecycle, grades outbox, marking), then times the course
+view, the link view, the CSV export and the marking queue through the app, counting SQL
+statements with SQLAlchemy event listeners. Two baselines run in the same process on the same
+data: the floor (one SELECT of every attempt in the course, the least any class view must
+read) and the old path (every attempt re-scored per page view, one grade query per student
+per link, as the class view computed it before issue 11). Nothing here asserts a threshold.
+
+    .venv/bin/python benchmarks/classview.py [--sizes 100,300,1000] [--postgres | --database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import secrets
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from sqlalchemy import event, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lti_tool import create_app, migrate  # noqa: E402
+from lti_tool.attempts.profile import profile_of, stored_attempts  # noqa: E402
+from lti_tool.classview import gradebook  # noqa: E402
+from lti_tool.classview import services as classview  # noqa: E402
+from lti_tool.config import TestConfig  # noqa: E402
+from lti_tool.content import Library  # noqa: E402
+from lti_tool.models import (  # noqa: E402
+    Attempt,
+    Context,
+    Deployment,
+    Launch,
+    LtiUser,
+    Membership,
+    ResourceLink,
+)
+from lti_tool.registrations import add_platform  # noqa: E402
+from tests.classview.seed import seed_students  # noqa: E402
+
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+REPEATS = 3
+
+
+class Counter:
+    """SQL statements run on an engine while switched on."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args) -> None:
+        self.count += 1
+
+
+def setup(app, db, library: Library):
+    """A registration, a course with a link per installed module, and a lecturer's launch."""
+    row = add_platform(db, issuer="https://vle.bench", client_id="bench",
+                       auth_login_url="https://vle.bench/auth",
+                       auth_token_url="https://vle.bench/token",
+                       key_set_url="https://vle.bench/jwks", name="Bench VLE",
+                       deployment_ids=("1",), auto_approve=True)
+    db.flush()
+    deployment = db.scalar(select(Deployment).where(Deployment.registration_id == row.id))
+    context = Context(deployment_id=deployment.id, context_id="course-1", label="BENCH101",
+                      title="Bench course")
+    db.add(context)
+    db.flush()
+    modules = [m for m in library.modules() if m.id != "intro-digital-social-work"][:13]
+    links = []
+    for n, module in enumerate(modules):
+        link = ResourceLink(context_id=context.id, resource_link_id=f"link-{n}",
+                            title=module.title, custom={"module": module.id})
+        db.add(link)
+        links.append(link)
+    lecturer = LtiUser(registration_id=row.id, sub="lecturer", name="Lena Lecturer")
+    db.add(lecturer)
+    db.flush()
+    db.add(Membership(context_id=context.id, user_id=lecturer.id, roles=[INSTRUCTOR]))
+    launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id,
+                    user_id=lecturer.id, context_id=context.id, resource_link_id=links[0].id,
+                    message_type="LtiResourceLinkRequest", roles=[INSTRUCTOR], claims={})
+    db.add(launch)
+    db.commit()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = lecturer.id
+        session["launches"] = [launch.id]
+    return context, links, lecturer, launch.id, client
+
+
+def timed(work, counter: Counter) -> tuple[float, int, object]:
+    """Best wall time of REPEATS runs (seconds), statements of one run, last result."""
+    best, statements, result = float("inf"), 0, None
+    for _ in range(REPEATS):
+        gc.collect()
+        before = counter.count
+        start = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - start)
+        statements = counter.count - before
+    return best, statements, result
+
+
+def old_class_view(app, library: Library, launch_id: str) -> int:
+    """The class view as computed before issue 11: re-score everything, a grade query per
+    student per link. Returns the number of students."""
+    with app.app_context():
+        from lti_tool.db import get_session
+
+        db = get_session()
+        launch = db.get(Launch, launch_id)
+        scope = classview.class_scope(db, launch, "course")
+        attempts = classview.scope_attempts(db, scope)
+        by_user: dict[int, list[Attempt]] = {}
+        for attempt in attempts:
+            by_user.setdefault(attempt.user_id, []).append(attempt)
+        for user_id, mine in by_user.items():
+            profile_of(library, mine, counting=scope.counting)
+            for link in scope.links:
+                if any(a.resource_link_id == link.id and a.status.value == "submitted"
+                       for a in mine):
+                    gradebook.delivery_status(db, user_id, link.id)
+        return len(by_user)
+
+
+def floor(app, link_ids) -> int:
+    """The least a class view reads: every attempt's stored figures, one SELECT."""
+    with app.app_context():
+        from lti_tool.db import get_session
+
+        return len(stored_attempts(get_session(), link_ids))
+
+
+def get(client, url: str):
+    """A page through the app, read to the end (a streamed CSV too)."""
+    def work():
+        response = client.get(url)
+        body = response.get_data()
+        assert response.status_code == 200, (url, body[:300])
+        return len(body)
+    return work
+
+
+def run(sizes: list[int], database_url: str | None, old_up_to: int) -> None:
+    """Seed growing classes and print one table per size."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("lti_tool.classview.roster").setLevel(logging.ERROR)  # no NRPS here
+    workdir = Path(tempfile.mkdtemp(prefix="classview-bench-"))
+    url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    migrate.upgrade(url)
+    app = create_app(TestConfig(INSTANCE_DIR=workdir / "instance", SQLALCHEMY_DATABASE_URL=url,
+                                KEYS_DIR=workdir / "keys", BASE_URL="http://localhost"))
+    library = Library()
+    counter = Counter(app.extensions["lti_tool.engine"])
+    db = app.extensions["lti_tool.sessionmaker"]()
+    kind = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+    try:
+        context, links, lecturer, launch_id, client = setup(app, db, library)
+        link_ids = [link.id for link in links]
+        seeded = 0
+        for size in sizes:
+            start = time.perf_counter()
+            seed_students(db, library, context, links, range(seeded, size), marker=lecturer)
+            print(f"\nN = {size} students x {len(links)} modules [{kind}] "
+                  f"(seeded {size - seeded} in {time.perf_counter() - start:.0f} s)")
+            seeded = size
+            base, base_statements, rows = timed(lambda: floor(app, link_ids), counter)
+            print(f"{'figure':<28}{'ms':>9}{'statements':>12}{'x floor':>10}{'bytes':>11}")
+            print(f"{'floor: SELECT attempts':<28}{base * 1000:9.1f}{base_statements:12d}"
+                  f"{1.0:10.1f}{rows:11d} rows")
+            for name, path in (("course view", "course"), ("link view", "link"),
+                               ("CSV (course)", "course/export.csv"),
+                               ("marking queue (page 1)", "marking")):
+                seconds, statements, size_bytes = timed(get(client, f"/c/{launch_id}/{path}"),
+                                                        counter)
+                print(f"{name:<28}{seconds * 1000:9.1f}{statements:12d}{seconds / base:10.1f}"
+                      f"{size_bytes:11d}")
+            if size <= old_up_to:
+                seconds, statements, _ = timed(lambda: old_class_view(app, library, launch_id),
+                                               counter)
+                print(f"{'old path (mastery+grades)':<28}{seconds * 1000:9.1f}{statements:12d}"
+                      f"{seconds / base:10.1f}")
+        tracemalloc.start()
+        get(client, f"/c/{launch_id}/course")()
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"\npeak Python memory of one course view at N = {seeded}: "
+              f"{peak / 2**20:.0f} MB (tracemalloc)")
+    finally:
+        db.close()
+        app.extensions["lti_tool.engine"].dispose()
+
+
+def main() -> None:
+    """Command-line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,300,1000")
+    parser.add_argument("--old-up-to", type=int, default=300,
+                        help="run the old re-scoring path up to this N (it is slow)")
+    parser.add_argument("--database-url", default=None, help="default: a throwaway SQLite file")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on a throwaway PostgreSQL cluster")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    if not args.postgres:
+        run(sizes, args.database_url, args.old_up_to)
+        return
+    from tests.pg import postgres_cluster
+
+    with postgres_cluster() as (cluster, reason):
+        if cluster is None:
+            sys.exit(f"no PostgreSQL: {reason}")
+        url = cluster.create_database()
+        try:
+            run(sizes, url, args.old_up_to)
+        finally:
+            cluster.drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

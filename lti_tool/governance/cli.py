@@ -1,0 +1,142 @@
+"""``data`` command group: export, erase, purge, the retention policy and the audit log."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from ..db import get_session
+from ..registrations import RegistrationError, get_platform
+from . import audit
+from .retention import purge
+from .settings import RetentionPolicy, SettingError
+from .subjects import ErasureRefused, PersonNotFound, erase_person, export_person
+
+
+@click.group()
+def data() -> None:
+    """Personal data: subject access exports, erasure, retention purges, the audit log."""
+
+
+def _registration(session, ref: str):
+    """The registration named by --platform, or a message saying how to find one."""
+    try:
+        return get_platform(session, ref)
+    except RegistrationError as error:
+        raise click.BadParameter(str(error), param_hint="--platform") from error
+
+
+def _policy() -> RetentionPolicy:
+    """The retention policy from the environment, or a clear error."""
+    try:
+        return RetentionPolicy.from_env()
+    except SettingError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@data.command("export")
+@click.option("--platform", "platform_ref", required=True,
+              help="Registration id (`lti-tool platform list`).")
+@click.option("--user", "sub", required=True, help="The person's `sub` on that platform.")
+@click.option("--output", type=click.File("w"), default="-", show_default=True,
+              help="Where to write the JSON.")
+@with_appcontext
+def data_export(platform_ref: str, sub: str, output) -> None:
+    """Everything the tool holds about one person, as JSON (a subject access request)."""
+    session = get_session()
+    registration = _registration(session, platform_ref)
+    try:
+        document = export_person(session, registration, sub)
+    except PersonNotFound as error:
+        raise click.ClickException(f"{error}. Check the sub (the VLE's user id).") from error
+    user = document["tables"]["lti_user"]
+    audit.record(session, audit.cli_actor(), "data.export",
+                 f"registration {registration.id} user#{user[0]['id']}" if user
+                 else f"registration {registration.id} (class list only)",
+                 {"rows": {k: len(v) for k, v in document["tables"].items()}})
+    session.commit()
+    json.dump(document, output, indent=2, sort_keys=True, ensure_ascii=False)
+    output.write("\n")
+    rows = sum(len(v) for v in document["tables"].values())
+    click.echo(f"Exported {rows} row(s) from {sum(1 for v in document['tables'].values() if v)}"
+               " table(s).", err=True)
+
+
+@data.command("erase")
+@click.option("--platform", "platform_ref", required=True,
+              help="Registration id (`lti-tool platform list`).")
+@click.option("--user", "sub", required=True, help="The person's `sub` on that platform.")
+@click.option("--force", is_flag=True,
+              help="Erase even though grades for them still wait for the VLE (they are dropped).")
+@click.confirmation_option(prompt="Erase this person's data? It cannot be undone.")
+@with_appcontext
+def data_erase(platform_ref: str, sub: str, force: bool) -> None:
+    """Erase or pseudonymise one person everywhere; class figures stay as they were."""
+    from ..library import get_library
+
+    session = get_session()
+    registration = _registration(session, platform_ref)
+    try:
+        report = erase_person(session, registration, sub, library=get_library(), force=force)
+    except (PersonNotFound, ErasureRefused) as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from error
+    audit.record(session, audit.cli_actor(), "data.erase",
+                 f"registration {registration.id} user#{report.user_id}"
+                 if report.user_id else f"registration {registration.id} (class list only)",
+                 {"counts": report.counts, "forced": force})
+    session.commit()
+    click.echo("Erased. What was done:")
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
+@data.command("purge")
+@click.option("--apply", is_flag=True, help="Delete (without it, only count).")
+@with_appcontext
+def data_purge(apply: bool) -> None:
+    """Remove what is past its retention period (LTI_TOOL_RETENTION_*_DAYS); a dry run by default."""
+    policy = _policy()
+    session = get_session()
+    report = purge(session, policy, apply=apply)
+    if apply:
+        audit.record(session, audit.cli_actor(), "data.purge", "retention",
+                     {"counts": report.counts, "policy": dict(policy.items())})
+        session.commit()
+    else:
+        session.rollback()
+    click.echo(("Removed" if apply else "Would remove (dry run; --apply to delete)") + ":")
+    for kind, count in report.counts.items():
+        click.echo(f"  {kind:<20} {count}")
+
+
+@data.command("policy")
+def data_policy() -> None:
+    """Show the retention periods in force."""
+    for kind, days in _policy().items():
+        click.echo(f"{kind:<12} {'kept until removed' if days == 0 else f'{days} days'}")
+
+
+@data.command("audit")
+@click.option("--action", default="", help="Only this action, e.g. data.erase.")
+@click.option("--actor", default="", help="Only actors containing this text.")
+@click.option("--csv", "as_csv", is_flag=True, help="Every matching row as CSV.")
+@with_appcontext
+def data_audit(action: str, actor: str, as_csv: bool) -> None:
+    """The audit log, newest first."""
+    if action and action not in audit.ACTIONS:
+        raise click.BadParameter(f"one of {', '.join(sorted(audit.ACTIONS))}",
+                                 param_hint="--action")
+    filters = audit.Filters(actor=actor, action=action)
+    session = get_session()
+    if as_csv:
+        sys.stdout.write(audit.events_csv(session, filters))
+        return
+    rows, total = audit.events(session, filters)
+    for row in rows:
+        click.echo(f"{row.at:%Y-%m-%d %H:%M:%S}  {row.actor}  {row.action}  {row.target}  "
+                   f"{row.summary}")
+    click.echo(f"{total} event(s).", err=True)

@@ -1,0 +1,130 @@
+"""The class view's SQL statements do not grow with the class, and its stored figures match a
+full re-scoring (what the student's own pages compute)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from lti_tool.attempts.profile import (
+    profile_of,
+    stored_attempts,
+    stored_mastery,
+    unmarked_answers,
+)
+from lti_tool.classview.routes import MARKING_PAGE
+from lti_tool.models import Attempt, Context, LtiUser, ResourceLink
+
+from .seed import seed_students
+from .vle import launch
+
+
+@contextmanager
+def statements(app):
+    """Count the SQL statements the app's engine runs inside the block."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = app.extensions["lti_tool.engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def course(app, vle, vle_server, library, db):
+    """A lecturer launched from both links (so the course has two), and a marker."""
+    lecturer = app.test_client()
+    launch_id = launch(lecturer, vle, vle_server, sub="3", link="p1", role="Instructor")
+    launch_id = launch(lecturer, vle, vle_server, sub="3", link="r4", role="Instructor")
+    context = db.scalar(select(Context))
+    links = list(db.scalars(select(ResourceLink).order_by(ResourceLink.id)))
+    marker = db.scalar(select(LtiUser).where(LtiUser.sub == "3"))
+    return lecturer, launch_id, context, links, marker
+
+
+def pages(client, launch_id):
+    """Every class page, each fetched once, with the statements each needed."""
+    out = {}
+    for name, url in (("course", f"/c/{launch_id}/course"), ("link", f"/c/{launch_id}/link"),
+                      ("csv", f"/c/{launch_id}/course/export.csv"),
+                      ("marking", f"/c/{launch_id}/marking")):
+        with statements(client.application) as seen:
+            response = client.get(url)
+            body = response.get_data(as_text=True)
+        assert response.status_code == 200, (url, body[:300])
+        out[name] = (len(seen), body)
+    return out
+
+
+def test_statements_do_not_grow_with_the_class(course, app, library, db):
+    client, launch_id, context, links, marker = course
+    seed_students(db, library, context, links, range(5), marker=marker)
+    pages(client, launch_id)  # the first view fetches and caches the class list
+    small = pages(client, launch_id)
+    seed_students(db, library, context, links, range(5, 20), marker=marker)
+    large = pages(client, launch_id)
+
+    assert {k: n for k, (n, _) in small.items()} == {k: n for k, (n, _) in large.items()}
+    assert small["course"][0] <= 15
+    # What a lecturer sees did grow: 20 seeded students, each with two modules done.
+    html = large["course"][1]
+    assert html.count("Seeded</a>") == 20 or html.count(" Seeded") >= 20
+    table = list(csv.DictReader(io.StringIO(large["csv"][1])))
+    seeded = [row for row in table if row["User ID"].startswith("seed-")]
+    assert len(seeded) == 20
+    assert all(row["Modules completed"] == "2" for row in seeded)
+    # Every other student's reflections were marked; the rest wait, and the queue says so.
+    waiting = sum(int(row["Awaiting marking"]) for row in seeded)
+    assert waiting == 20  # 10 students x 2 modules
+    assert "20 attempts waiting" in large["marking"][1]
+
+
+def test_marking_queue_is_paged(course, app, library, db):
+    client, launch_id, context, links, _ = course
+    seed_students(db, library, context, links, range(MARKING_PAGE // 2 + 1))  # 2 each: > a page
+    total = 2 * (MARKING_PAGE // 2 + 1)
+    first = client.get(f"/c/{launch_id}/marking").get_data(as_text=True)
+    assert f"{total} attempts waiting, oldest first (page 1 of 2)" in first
+    assert first.count(">Mark<") == MARKING_PAGE
+    second = client.get(f"/c/{launch_id}/marking?page=2").get_data(as_text=True)
+    assert second.count(">Mark<") == total - MARKING_PAGE and 'rel="prev"' in second
+    assert client.get(f"/c/{launch_id}/marking?page=99").status_code == 200  # the last page
+
+
+@pytest.mark.parametrize("counting", ["best", "latest"])
+def test_stored_figures_match_a_full_rescoring(course, library, db, counting):
+    _, _, context, links, marker = course
+    users = seed_students(db, library, context, links, range(8), marker=marker)
+    # A second attempt for some, so the counted-attempt rule has a choice to make.
+    seed_again = users[::3]
+    from .seed import take
+
+    for n, user in enumerate(seed_again):
+        for link in links:
+            take(db, library, user, link, n + 1, marker if n % 2 else None)
+    db.commit()
+    link_ids = [link.id for link in links]
+    rows = stored_attempts(db, link_ids)
+    unmarked = unmarked_answers(db, link_ids)
+    for user in users:
+        full = list(db.scalars(select(Attempt).where(Attempt.user_id == user.id)
+                               .order_by(Attempt.created_at, Attempt.id)))
+        expected, used = profile_of(library, full, counting=counting)
+        got, got_used = stored_mastery(library, [r for r in rows if r.user_id == user.id],
+                                       unmarked, counting=counting)
+        assert [a.id for a in used] == [a.id for a in got_used]
+        for want, have in zip(expected.domains + expected.elements, got.domains + got.elements,
+                              strict=True):
+            assert (have.id, have.band, have.pending_manual) == \
+                (want.id, want.band, want.pending_manual)
+            assert have.max_points == pytest.approx(want.max_points, abs=1e-9)
+            assert have.points == pytest.approx(want.points, abs=1e-9)
