@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -10,9 +11,12 @@ from sqlalchemy.orm import Session
 from ..content import Library, Module, ModuleNotFound, Reflection
 from ..models import Attempt, AttemptStatus, Context, LtiUser, ResourceLink
 from ..progress import (
+    DCS_FRAMEWORK,
     AttemptResult,
     ConfidenceRatings,
+    Mastery,
     Profile,
+    band,
     capability_profile,
     teaching_modules,
 )
@@ -77,7 +81,7 @@ def profile_of(library: Library, attempts: Iterable[Attempt], course: str | None
 # What mastery needs of an attempt; the answers (reflection texts) stay in the database.
 STORED_COLUMNS = (Attempt.id, Attempt.user_id, Attempt.resource_link_id, Attempt.number,
                   Attempt.module_id, Attempt.module_version, Attempt.status,
-                  Attempt.created_at, Attempt.updated_at, Attempt.submitted_at,
+                  Attempt.updated_at, Attempt.submitted_at,
                   Attempt.percent, Attempt.pending_manual, Attempt.element_points)
 
 
@@ -103,35 +107,99 @@ def unmarked_answers(session: Session, link_ids: Collection[int]) -> dict[int, t
             Attempt.pending_manual.is_(True)))}
 
 
+@dataclass(frozen=True)
+class StoredMastery:
+    """Mastery per DCS domain and element (framework order), as the profile computes it."""
+
+    domains: tuple[Mastery, ...]
+    elements: tuple[Mastery, ...]
+
+
 def stored_mastery(library: Library, attempts: Iterable[Row],
                    unmarked: Mapping[int, tuple[dict, dict]], counting: str = "best",
-                   ) -> tuple[Profile, list[Row]]:
+                   ) -> tuple[StoredMastery, list[Row]]:
     """Mastery from the element points each attempt stored when it was scored.
 
-    The same figures as ``profile_of`` (counted attempt per module, points summed before
-    dividing, reflections awaiting marks left out) without re-scoring; the profile has no
-    confidence, crosswalk or next steps, which the class view does not show. Also returns the
-    submitted attempts used, oldest first.
+    The same figures as ``profile_of`` and lti_tool.progress.capability_profile (the counted
+    attempt per module, best by percent with ties to the later, or the latest; points summed
+    in the same order before dividing; reflections awaiting marks left out), without
+    re-scoring and without the confidence, crosswalk and next steps the class view does not
+    show. Also returns the submitted attempts used, oldest first.
     """
-    results, used = [], []
+    counted: dict[str, tuple[tuple, dict[str, tuple[float, float]], bool]] = {}
+    used = []
     for attempt in attempts:
         if attempt.status != AttemptStatus.SUBMITTED:
             continue
         module = _module(library, attempt.module_id, attempt.module_version)
         if module is None:
             continue  # withdrawn from the store: not shown, as in profile_of
-        by_element = {e: (float(p), float(m)) for e, (p, m) in
-                      (attempt.element_points or {}).items()}
-        if attempt.pending_manual:
-            by_element = _without_unmarked(module, by_element, *unmarked.get(attempt.id, ({}, {})))
-        results.append(AttemptResult(
-            attempt.module_id, attempt.module_version, attempt.submitted_at, None, by_element,
-            min(100.0, max(0.0, float(attempt.percent or 0.0))), False,
-            bool(attempt.pending_manual)))
         used.append(attempt)
-    profile = capability_profile(results, [], library.frameworks, {}, counting=counting,
-                                 crosswalk_targets=(), max_next_steps=0)
-    return profile, used
+        percent = min(100.0, max(0.0, float(attempt.percent or 0.0)))
+        key = (attempt.submitted_at,) if counting == "latest" else (percent, attempt.submitted_at)
+        old = counted.get(attempt.module_id)
+        if old is not None and key < old[0]:
+            continue
+        by_element = attempt.element_points or {}
+        if attempt.pending_manual:
+            by_element = _without_unmarked(module, by_element,
+                                           *unmarked.get(attempt.id, ({}, {})))
+        counted[attempt.module_id] = (key, by_element, bool(attempt.pending_manual))
+    plan = _plan(library)
+    totals: dict[str, list] = {}
+    for _, by_element, pending in counted.values():
+        for element, (points, max_points) in by_element.items():
+            if element not in plan.known:
+                continue  # an element a later edition dropped, as in capability_profile
+            total = totals.get(element)
+            if total is None:
+                totals[element] = [0.0 + points, 0.0 + max_points, pending]
+            else:
+                total[0] += points
+                total[1] += max_points
+                total[2] = total[2] or pending
+    elements = tuple(_mastery(eid, title, totals.get(eid)) for eid, title in plan.elements)
+    domains = []
+    for domain_id, title, element_ids in plan.domains:
+        parts = [totals[e] for e in element_ids if e in totals]
+        domains.append(_mastery(domain_id, title, (
+            sum(p for p, _, _ in parts), sum(m for _, m, _ in parts),
+            any(pending for _, _, pending in parts)) if parts else None))
+    return StoredMastery(tuple(domains), elements), used
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The framework's elements and domains, looked up once per library."""
+
+    known: frozenset[str]
+    elements: tuple[tuple[str, str], ...]
+    domains: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+_PLANS: dict[int, tuple[Library, _Plan]] = {}
+
+
+def _plan(library: Library) -> _Plan:
+    """The DCS framework's shape for this library (kept while the library lives)."""
+    cached = _PLANS.get(id(library))
+    if cached is not None and cached[0] is library:
+        return cached[1]
+    fw = library.frameworks[DCS_FRAMEWORK]
+    plan = _Plan(frozenset(e.id for e in fw.elements),
+                 tuple((e.id, e.title) for e in fw.elements),
+                 tuple((d.id, d.title, tuple(e.id for e in fw.elements if e.domain == d.id))
+                       for d in fw.domains))
+    _PLANS.clear()  # one library per process at a time; never grows
+    _PLANS[id(library)] = (library, plan)
+    return plan
+
+
+def _mastery(item_id: str, title: str, total) -> Mastery:
+    """Points over points available, as capability_profile's elements and domains."""
+    points, max_points, pending = total if total is not None else (0.0, 0.0, False)
+    percent = min(100.0, max(0.0, 100.0 * points / max_points)) if max_points > 0 else None
+    return Mastery(item_id, title, points, max_points, percent, band(percent), pending)
 
 
 def _module(library: Library, module_id: str, version: str) -> Module | None:

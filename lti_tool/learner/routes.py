@@ -16,7 +16,7 @@ from ..attempts import answers, lifecycle
 from ..attempts.feedback import reflection_rows
 from ..attempts.lifecycle import NoAttemptsLeft, Phase, StaleAttempt
 from ..attempts.profile import build_profile
-from ..content import InvalidAnswer, ModuleNotFound
+from ..content import InvalidAnswer, Module, ModuleNotFound
 from ..db import committed, get_session
 from ..grades.web import deliver_now
 from ..library import get_library
@@ -135,7 +135,7 @@ def answer(launch_id: str, index: int):
     db, library = get_session(), get_library()
     number = _form_number("attempt")
 
-    def work() -> tuple[Attempt, object]:
+    def work() -> tuple[Attempt, Module]:
         attempt = lifecycle.current(db, launch.user, link, number)
         module = answers.module_of(library, attempt)
         if not 0 <= index < answers.step_count(module):
@@ -151,11 +151,14 @@ def answer(launch_id: str, index: int):
         return _stale(launch, error)
     except InvalidAnswer as exc:
         db.rollback()
-        attempt = lifecycle.current(db, launch.user, link, None)
-        module = answers.module_of(library, attempt)
-        log.info("answer refused on attempt %s step %s: %s", attempt.id, index, exc)
+        log.info("answer refused on step %s of launch %s: %s", index, launch.id, exc)
+        try:
+            attempt = lifecycle.current(db, launch.user, link, None)
+        except StaleAttempt as error:  # submitted in another tab meanwhile
+            return _stale(launch, error)
         typed = request.form.get("text") if "text" in request.form else None
-        return _render_step(launch, module, attempt, index, error=str(exc), typed=typed)
+        return _render_step(launch, answers.module_of(library, attempt), attempt, index,
+                            error=str(exc), typed=typed)
     total = answers.step_count(module)
     if answers.is_answered(attempt, module, index) and answers.is_rating(module, index):
         return redirect(_next_url(launch_id, index, total))
@@ -300,7 +303,7 @@ def profile(launch_id: str):
     courses = {a.resource_link.context.context_id: (a.resource_link.context.title
                                                     or a.resource_link.context.label)
                for a in used}
-    marked = {}
+    marked: dict[int, list] = {}
     for row in reflection_rows(db, library, used):
         marked.setdefault(row.attempt.id, []).append(row)
     return render_template("learner/profile.html", launch=launch, profile=built, views=views,

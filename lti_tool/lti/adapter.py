@@ -439,7 +439,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         try:
             check_claims(body)
         except ClaimProblem as problem:
-            raise LtiError("bad_claim", problem.reason, claim=problem.claim, **ctx) from None
+            raise LtiError("invalid_claims" if problem.missing else "bad_claim", problem.reason,
+                           claim=problem.claim, **ctx) from None
         if body.get(Claim.VERSION.value) != LTI_VERSION:
             raise LtiError("wrong_message",
                            f"version {body.get(Claim.VERSION.value)!r} is not 1.3.0", **ctx)

@@ -26,10 +26,11 @@ TEXT = 1000
 class ClaimProblem(ValueError):
     """One claim is not what LTI says it must be; `claim` names it for the page."""
 
-    def __init__(self, claim: str, reason: str) -> None:
+    def __init__(self, claim: str, reason: str, missing: bool = False) -> None:
         super().__init__(f"{claim}: {reason}")
         self.claim = claim
         self.reason = reason
+        self.missing = missing  # absent rather than malformed
 
 
 Check = t.Callable[[object, str], None]
@@ -106,7 +107,8 @@ def obj(fields: dict[str, Check], required: tuple[str, ...] = (), *,
             _fail(path, f"an object of at most {max_keys} keys")
         for name in required:
             if value.get(name) is None:
-                _fail(f"{path}.{name}", "present")
+                raise ClaimProblem(path.split(".", 1)[0], f"{path}.{name} is missing",
+                                   missing=True)
         for name, entry in value.items():
             if not isinstance(name, str) or len(name) > ID:
                 _fail(path, f"an object with keys of at most {ID} characters")
@@ -181,7 +183,7 @@ def check_claims(body: dict) -> None:
     """Raise ClaimProblem for the first claim that is missing, of the wrong type or too big."""
     for name in REQUIRED:
         if body.get(name) is None:
-            raise ClaimProblem(short(name), f"{short(name)} is missing")
+            raise ClaimProblem(short(name), f"{short(name)} is missing", missing=True)
     for name, rule in CLAIMS.items():
         if body.get(name) is not None:
             try:
@@ -191,5 +193,6 @@ def check_claims(body: dict) -> None:
     message_type = body.get(Claim.MESSAGE_TYPE.value)
     for name in BY_MESSAGE.get(message_type, ()):  # type: ignore[arg-type]
         if body.get(name) is None:
-            raise ClaimProblem(short(name), f"{short(name)} is missing for {message_type}")
+            raise ClaimProblem(short(name), f"{short(name)} is missing for {message_type}",
+                               missing=True)
 
