@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_ENV := LTI_TOOL_SANDBOX=1 LTI_TOOL_BASE_URL=http://$(HOST):$(PORT) LTI_TOOL_TRUSTED_PROXIES=0
 
-.PHONY: install demo test validate clean-demo
+.PHONY: install demo test lint validate clean-demo bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,25 @@ demo: install
 	$(DEMO_ENV) $(BIN)/lti-tool db upgrade
 	$(DEMO_ENV) $(BIN)/lti-tool sandbox setup
 	@echo
-	@echo "  The tool is starting. Open http://$(HOST):$(PORT)/sandbox/ and launch as a student or lecturer."
+	@echo "  The tool is starting. Open http://$(HOST):$(PORT)/sandbox/ and launch as a student, lecturer"
+	@echo "  or administrator (an LTI launch with the VLE's admin role)."
+	@echo "  The admin console is http://$(HOST):$(PORT)/admin/ : first make an account with"
+	@echo "  $(BIN)/lti-tool admin create-user you@example.ac.uk   (other commands: $(BIN)/lti-tool --help)"
 	@echo "  Stop it with Ctrl+C."
 	@echo
 	$(DEMO_ENV) $(BIN)/lti-tool run --host $(HOST) --port $(PORT) --with-threads
 
 test: install
 	$(BIN)/pytest -n auto
+
+# Speed, measured against baselines run in the same process or run (README, "Speed").
+bench: install
+	$(BIN)/python benchmarks/launch.py
+	$(BIN)/python benchmarks/classview.py
+	$(BIN)/python benchmarks/grades_delivery.py
+
+lint: install
+	$(BIN)/ruff check lti_tool tests deploy
 
 validate: install
 	$(BIN)/lti-tool content validate

@@ -58,7 +58,7 @@ logconfig_dict = {
         "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
     },
 }
-# Only the proxy in front of us may set X-Forwarded-*; the app honours LTI_TOOL_TRUSTED_PROXIES hops.
+# Only the proxy in front may set X-Forwarded-*; the app honours LTI_TOOL_TRUSTED_PROXIES hops.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "lti_tool.wsgi:app"
 # /tmp, not the container's writable layer (read-only in Kubernetes), for worker heartbeats.
@@ -80,6 +80,21 @@ def on_starting(server):
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)  # figures from a previous run would be added in
     os.makedirs(folder, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Load the content library before taking requests: otherwise the first requests of every
+    thread would each load it at once, holding the interpreter for seconds."""
+    import logging
+
+    app = worker.wsgi
+    try:
+        from lti_tool.library import get_library
+
+        with app.app_context():
+            get_library()
+    except Exception:  # noqa: BLE001 - /readyz reports it; serving the rest still helps
+        logging.getLogger("lti_tool").exception("content library failed to load at start")
 
 
 def child_exit(server, worker):

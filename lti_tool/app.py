@@ -20,8 +20,9 @@ def create_app(config: Config | None = None) -> Flask:
         app.config["SECRET_KEY"] = instance_secret_key(config.INSTANCE_DIR)
     if config.TRUSTED_PROXIES:
         # Behind a proxy the scheme and host come from X-Forwarded-*, so cookies get Secure.
+        # X-Forwarded-For too: console sign-ins are throttled by the client's address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=config.TRUSTED_PROXIES,  # type: ignore
-                                x_host=config.TRUSTED_PROXIES)
+                                x_host=config.TRUSTED_PROXIES, x_for=config.TRUSTED_PROXIES)
     if not app.debug and not app.testing:
         logs.configure(config.LOG_FORMAT, config.LOG_LEVEL)
 
@@ -29,6 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .classview import bp as classview_bp
     from .governance.console import bp as governance_bp
+    from .governance.privacy import bp as privacy_bp
     from .instructor import bp as instructor_bp
     from .learner import bp as learner_bp
     from .lti import bp as lti_bp
@@ -49,6 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(instructor_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(governance_bp)
+    app.register_blueprint(privacy_bp)
     if app.config["SANDBOX_ENABLED"]:
         from .sandbox import bp as sandbox_bp
 

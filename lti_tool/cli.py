@@ -55,11 +55,22 @@ class ToolGroup(FlaskGroup):
         return click.Group.get_command(self, ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        """Listing commands never needs the app (so --help works with a bad setting)."""
-        return sorted(click.Group.list_commands(self, ctx))
+        """Listing commands never needs the app (so --help works with a bad setting).
+
+        Flask's `routes` and `shell` still work but are left out: they are not the tool's.
+        """
+        return sorted(set(click.Group.list_commands(self, ctx)) - {"routes", "shell"})
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        """Flask's --app, --env-file and --debug stay usable but out of --help."""
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, click.Option) and param.name in ("app", "env_file", "debug"):
+                param.hidden = True
+        return params
 
 
-@click.group(cls=ToolGroup, create_app=_cli_app, add_version_option=False)
+@click.group(cls=ToolGroup, create_app=_cli_app, add_version_option=False, load_dotenv=False)
 def main() -> None:
     """Digital capability modules for social work, served over LTI 1.3."""
 

@@ -8,11 +8,13 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from .lti.errors import LtiError
 
 log = logging.getLogger(__name__)
+NOT_FOUND = ("There is no page at this address. If you came from your course, open the "
+             "activity from the course again; if you typed the address, check it.")
 
 
 def _wants_json() -> bool:
@@ -76,6 +78,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 404:  # the tool's own words, not werkzeug's stock "Not Found"
+            log.info("not found: %s %s", request.method, request.path)
+            stock = error.description in (None, "", NotFound.description)
+            return render_problem(404, "Page not found", NOT_FOUND if stock else
+                                  error.description, new_window=False)
         return render_problem(error.code or 500, error.name, error.description or "")
 
     @app.errorhandler(OperationalError)

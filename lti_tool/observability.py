@@ -6,6 +6,7 @@ import hmac
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -23,7 +24,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)
@@ -48,6 +48,8 @@ WORKER_DATABASE_UP = Gauge("lti_tool_grades_worker_database_up",
                            "1 when the worker's last pass reached the database",
                            multiprocess_mode="min")
 _LAUNCH_STEPS = {"lti.login": "login", "lti.launch": "launch"}
+# Probes arrive on every thread at once after a start; one loads the library, others wait.
+_CONTENT_LOCK = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
@@ -130,11 +132,12 @@ def _check_keys() -> str:
 
 
 def _check_content() -> str:
-    """The module library loads and holds at least one module."""
+    """The module library loads and holds at least one module (one loader at a time)."""
     from .library import get_library
 
     try:
-        library = get_library()
+        with _CONTENT_LOCK:
+            library = get_library()
         count = len(library.ids())
     except Exception as error:  # noqa: BLE001 - any failure means not ready; logged, not shown
         log.error("content library failed to load: %s", error)

@@ -1,4 +1,4 @@
-"""Administrator accounts: passwords, sign-in with lock-out, and console sessions.
+"""Administrator accounts: passwords, throttled sign-in, and console sessions.
 
 No Flask here: the console and the `lti-tool admin` commands pass a database session and plain
 values. Everything is flushed, never committed; note that a refused sign-in still changed the
@@ -21,12 +21,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import AdminSession, AdminUser
 from ..models.base import utcnow
+from . import throttle, totp
 
 log = logging.getLogger(__name__)
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
+MAX_FAILURES = throttle.PAIR_LIMIT
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # hashing a megabyte on every attempt would be a cheap denial of service
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,12 +36,15 @@ class AccountError(ValueError):
 
 
 class LoginRefused(Exception):
-    """A refused sign-in: `kind` is "invalid" or "locked" (then `locked_until` is set)."""
+    """A refused sign-in: `kind` is "invalid", or "throttled" with `scope` ("address",
+    "account", "attack") and `locked_until`, when this address may try again."""
 
-    def __init__(self, kind: str, reason: str, locked_until: datetime | None = None) -> None:
+    def __init__(self, kind: str, reason: str, locked_until: datetime | None = None,
+                 scope: str | None = None) -> None:
         super().__init__(reason)
         self.kind = kind
         self.locked_until = locked_until
+        self.scope = scope
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -119,10 +121,11 @@ def set_password(session: Session, user: AdminUser, password: str) -> None:
 
 
 def unlock(session: Session, user: AdminUser) -> None:
-    """Lift a lock-out and forget earlier failures."""
+    """Forget earlier failures, so every address may try the account again at once."""
     user.locked_until = None
     user.failed_attempts = 0
     user.first_failed_at = None
+    throttle.forget_failures(session, user.email)
     session.flush()
 
 
@@ -141,51 +144,47 @@ def is_locked(user: AdminUser, now: datetime | None = None) -> bool:
 
 # -- signing in ----------------------------------------------------------------------------
 def authenticate(session: Session, email: str, password: str,
-                 now: datetime | None = None) -> AdminUser:
-    """The account if the password is right; otherwise a LoginRefused (and a counted failure)."""
+                 now: datetime | None = None, address: str = "unknown",
+                 code: str | None = None) -> AdminUser:
+    """The account if the password is right; otherwise a LoginRefused (and a counted failure).
+
+    Throttling (lti_tool.admin.throttle) is by the address trying: a stranger's failures never
+    stop the real admin signing in from their own address.
+    """
     now = now or utcnow()
     password = password[:MAX_PASSWORD + 1]
     try:
         value = normalise_email(email)
     except AccountError:
         value = None
-    # Locked for update: two wrong passwords at once must both be counted (PostgreSQL).
+    held = throttle.check(session, address, value, now)
+    if held is not None:
+        raise LoginRefused("throttled", f"{address} throttled ({held.scope}) for "
+                           f"{value or (email or '')[:100]!r} until {held.until}",
+                           held.until, held.scope)
+    # Locked for update: racing wrong passwords for one account are counted one by one.
     user = session.scalar(select(AdminUser).where(AdminUser.email == value)
                           .with_for_update()) if value else None
     if user is None:
         check_password_hash(_dummy_hash(), password)  # same work as for a real account
+        throttle.record(session, address, value or (email or "")[:320], False, now)
         raise LoginRefused("invalid", f"unknown email {(email or '')[:100]!r}")
-    if is_locked(user, now):
-        check_password_hash(_dummy_hash(), password)
-        raise LoginRefused("locked", f"{user.email} is locked until {user.locked_until}",
-                           user.locked_until)
     if not check_password_hash(user.password_hash, password) or not user.active:
         reason = "wrong password" if user.active else "account deactivated"
-        if _count_failure(user, now):
-            log.warning("admin account %s locked until %s after %d failed sign-ins",
-                        user.email, user.locked_until, MAX_FAILURES)
-            session.flush()
-            raise LoginRefused("locked", f"{user.email}: {reason}; now locked",
-                               user.locked_until)
-        session.flush()
+        throttle.record(session, address, user.email, False, now)
+        user.failed_attempts = throttle.recent_failures(session, user.email, now)
         raise LoginRefused("invalid", f"{user.email}: {reason} "
-                           f"({user.failed_attempts} of {MAX_FAILURES})")
+                           f"({user.failed_attempts} in the last 15 minutes)")
+    if not totp.check_code(session, user, code, now):
+        # Counted like a wrong password: the second factor is what stops a leaked one.
+        throttle.record(session, address, user.email, False, now)
+        raise LoginRefused("code", f"{user.email}: right password, wrong or reused "
+                           "two-factor code")
+    throttle.record(session, address, user.email, True, now)
     user.failed_attempts, user.first_failed_at, user.locked_until = 0, None, None
     user.last_login_at = now
     session.flush()
     return user
-
-
-def _count_failure(user: AdminUser, now: datetime) -> bool:
-    """Count a failed sign-in; True when it locks the account."""
-    if user.first_failed_at is None or now - user.first_failed_at > FAILURE_WINDOW:
-        user.failed_attempts, user.first_failed_at = 0, now  # a new window
-    user.failed_attempts += 1
-    if user.failed_attempts >= MAX_FAILURES:
-        user.locked_until = now + LOCKOUT
-        user.failed_attempts, user.first_failed_at = 0, None
-        return True
-    return False
 
 
 # -- console sessions ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ..invites import invite_state, list_invites
 from ..lti.dynreg import ToolDescription
 from ..lti.toolconfig import canvas_configuration, paste_values
 from ..models.base import utcnow
-from . import accounts, operations
+from . import accounts, operations, throttle, totp
 
 
 def _read_password(email: str, from_stdin: bool) -> str:
@@ -87,8 +87,13 @@ def admin_list() -> None:
     now = utcnow()
     for user in rows:
         state = "active" if user.active else "deactivated"
+        if user.totp_secret:
+            state += ", two-factor"
         if accounts.is_locked(user, now):
             state += f", locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
+        failures = throttle.recent_failures(get_session(), user.email, now)
+        if failures:
+            state += f", {failures} failed sign-in(s) in the last 15 minutes"
         last = f"{user.last_login_at:%Y-%m-%d %H:%M} UTC" if user.last_login_at else "never"
         click.echo(f"{user.email}  {state}  last sign-in {last}")
 
@@ -97,12 +102,45 @@ def admin_list() -> None:
 @click.argument("email")
 @with_appcontext
 def admin_unlock(email: str) -> None:
-    """Lift the lock-out of EMAIL after repeated failed sign-ins."""
+    """Let every address try EMAIL again at once after repeated failed sign-ins."""
     db = get_session()
     user = _admin(db, email)
     accounts.unlock(db, user)
     db.commit()
     click.echo(f"Unlocked {user.email}.")
+
+
+@admin.command("two-factor")
+@click.argument("email")
+@with_appcontext
+def admin_two_factor(email: str) -> None:
+    """Turn on two-factor sign-in for EMAIL: scan the address into an authenticator app."""
+    db = get_session()
+    user = _admin(db, email)
+    secret = totp.new_secret()
+    click.echo("Add this account to an authenticator app (most read the address as a QR "
+               "code; or type the secret):")
+    click.echo(f"  {totp.provisioning_uri(secret, user.email)}")
+    click.echo(f"  secret: {secret}")
+    code = click.prompt("Code the app shows now", type=str)
+    try:
+        totp.enrol(db, user, secret, code, utcnow())
+    except totp.CodeRefused as error:
+        raise click.ClickException(f"{error}; nothing was changed") from error
+    db.commit()
+    click.echo(f"Two-factor sign-in is on for {user.email}.")
+
+
+@admin.command("two-factor-off")
+@click.argument("email")
+@with_appcontext
+def admin_two_factor_off(email: str) -> None:
+    """Turn off two-factor sign-in for EMAIL (a lost phone): the password alone works again."""
+    db = get_session()
+    user = _admin(db, email)
+    totp.remove(db, user)
+    db.commit()
+    click.echo(f"Two-factor sign-in is off for {user.email}.")
 
 
 @admin.command("deactivate")

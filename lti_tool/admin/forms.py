@@ -23,6 +23,8 @@ class LoginForm(FlaskForm):
                                           Length(max=320)])
     password = PasswordField("Password", [InputRequired("Enter your password."),
                                           Length(max=1024)])
+    code = StringField("Code from your authenticator app", [Optional(), Length(max=16)],
+                       description="Only for accounts with two-factor sign-in: six digits.")
     next = HiddenField()
 
 

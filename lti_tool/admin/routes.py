@@ -65,6 +65,20 @@ def _audit(action: str, *args) -> None:
     get_session().commit()
 
 
+# What a throttled sign-in is told, by what held it up (lti_tool.admin.throttle).
+THROTTLED = {
+    "address": "Too many failed sign-ins have come from your network. Try again after "
+               "{until} UTC.",
+    "account": (f"{accounts.MAX_FAILURES} failed sign-ins to this account have come from your "
+                "network. Try again after {until} UTC, or ask another administrator to run "
+                "`lti-tool admin unlock EMAIL`."),
+    "attack": "This account is receiving many failed sign-ins from elsewhere, so for now it "
+              "accepts them only from places it was used before. Try again after {until} UTC "
+              "from your usual network, or ask another administrator to run "
+              "`lti-tool admin unlock EMAIL`.",
+}
+
+
 # -- signing in and out --------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
 def login():
@@ -77,15 +91,20 @@ def login():
     if form.validate_on_submit():
         db = get_session()
         try:
-            admin = accounts.authenticate(db, form.email.data, form.password.data)
+            admin = accounts.authenticate(db, form.email.data, form.password.data,
+                                          address=request.remote_addr or "unknown",
+                                          code=form.code.data)
         except accounts.LoginRefused as refused:
             db.commit()  # the failure count must stick
             log.warning("admin sign-in refused from %s: %s", request.remote_addr, refused)
-            if refused.kind == "locked":
+            if refused.kind == "throttled":
                 status = 429
-                error = (f"This account is locked after {accounts.MAX_FAILURES} failed "
-                         f"sign-ins. Try again after {refused.locked_until:%H:%M} UTC, or ask "
-                         "another administrator to run `lti-tool admin unlock EMAIL`.")
+                error = THROTTLED[refused.scope or "address"].format(
+                    until=f"{refused.locked_until:%H:%M}")
+            elif refused.kind == "code":
+                status = 400
+                error = ("The code from your authenticator app is not right, or was used "
+                         "already. Enter the newest code it shows.")
             else:
                 status = 400
                 error = "The email address or password is not right. Check both and try again."

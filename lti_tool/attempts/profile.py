@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from ..content import Library, Module, ModuleNotFound, Reflection
@@ -94,17 +94,34 @@ def stored_attempts(session: Session, link_ids: Collection[int]) -> list[Row]:
         .order_by(Attempt.created_at, Attempt.id)))
 
 
-def unmarked_answers(session: Session, link_ids: Collection[int]) -> dict[int, tuple[dict, dict]]:
-    """(answers, marks) of each submitted attempt through the links awaiting marking (one query).
+def unmarked_answers(session: Session, library: Library, link_ids: Collection[int],
+                     attempts: Iterable[Row]) -> dict[int, tuple[frozenset[str], dict]]:
+    """(reflections written, marks) of each submitted attempt through the links awaiting
+    marking (one query; ``attempts`` are the stored rows, to know which modules they are on).
 
-    Only these attempts need their answers: which reflections were written but not marked.
+    Only these attempts need more than their stored figures: which reflections were written
+    but not marked. The database answers "written" per reflection id, so the answers (long
+    texts) are never sent over or parsed.
     """
-    if not link_ids:
+    waiting = {(a.module_id, a.module_version) for a in attempts
+               if a.pending_manual and a.status == AttemptStatus.SUBMITTED}
+    if not waiting or not link_ids:
         return {}
-    return {row.id: (row.answers or {}, row.marks or {}) for row in session.execute(
-        select(Attempt.id, Attempt.answers, Attempt.marks).where(
-            Attempt.resource_link_id.in_(link_ids), Attempt.status == AttemptStatus.SUBMITTED,
-            Attempt.pending_manual.is_(True)))}
+    ids: set[str] = set()
+    for module_id, version in waiting:
+        module = _module(library, module_id, version)
+        if module is not None:
+            ids.update(r.id for r in module.activities if isinstance(r, Reflection))
+    names = sorted(ids)
+    written = [func.coalesce(func.length(Attempt.answers[name].as_string()), 0) > 0
+               for name in names]
+    return {row[0]: (frozenset(n for n, w in zip(names, row[2:], strict=True) if w),
+                     row[1] or {})
+            for row in session.execute(
+                select(Attempt.id, Attempt.marks, *written).where(
+                    Attempt.resource_link_id.in_(link_ids),
+                    Attempt.status == AttemptStatus.SUBMITTED,
+                    Attempt.pending_manual.is_(True)))}
 
 
 @dataclass(frozen=True)
@@ -116,7 +133,7 @@ class StoredMastery:
 
 
 def stored_mastery(library: Library, attempts: Iterable[Row],
-                   unmarked: Mapping[int, tuple[dict, dict]], counting: str = "best",
+                   unmarked: Mapping[int, tuple[frozenset[str], dict]], counting: str = "best",
                    ) -> tuple[StoredMastery, list[Row]]:
     """Mastery from the element points each attempt stored when it was scored.
 
@@ -143,7 +160,7 @@ def stored_mastery(library: Library, attempts: Iterable[Row],
         by_element = attempt.element_points or {}
         if attempt.pending_manual:
             by_element = _without_unmarked(module, by_element,
-                                           *unmarked.get(attempt.id, ({}, {})))
+                                           *unmarked.get(attempt.id, (frozenset(), {})))
         counted[attempt.module_id] = (key, by_element, bool(attempt.pending_manual))
     plan = _plan(library)
     totals: dict[str, list] = {}
@@ -210,20 +227,19 @@ def _module(library: Library, module_id: str, version: str) -> Module | None:
         return None
 
 
-def _without_unmarked(module: Module, by_element: dict[str, tuple[float, float]],
-                      answers: Mapping, marks: Mapping) -> dict[str, tuple[float, float]]:
+def _without_unmarked(module: Module, by_element: Mapping[str, list | tuple],
+                      written: frozenset[str], marks: Mapping) -> dict[str, tuple[float, float]]:
     """Stored element points less each reflection written and not yet marked.
 
     Scoring gave such a reflection 0 of its weight, split equally over its elements; mastery
     leaves it out until it is marked (AttemptResult.from_score), so its share comes off.
     """
-    out = dict(by_element)
+    out = {e: (p, m) for e, (p, m) in by_element.items()}
     emptied: set[str] = set()
     for activity in module.activities:
-        if not isinstance(activity, Reflection) or (marks or {}).get(activity.id) is not None:
-            continue
-        if not (isinstance(answers.get(activity.id), str) and answers.get(activity.id)):
-            continue  # not written: scored 0 of its weight, which counts
+        if not isinstance(activity, Reflection) or activity.id not in written or \
+                (marks or {}).get(activity.id) is not None:
+            continue  # not written (scored 0 of its weight, which counts) or marked
         share = float(activity.weight / (len(activity.elements) or 1))
         for element in activity.elements:
             if element in out:

@@ -56,6 +56,23 @@ def staff_launch(launch_id: str) -> Launch:
     return launch
 
 
+@bp.app_template_global()
+def class_glance(launch: Launch) -> dict | None:
+    """For the staff landing page: students started and submitted, reflections waiting."""
+    if launch.context is None or not classview.is_staff(launch.roles):
+        return None
+    kind = "link" if launch.resource_link is not None else "course"
+    try:
+        scope = classview.class_scope(get_session(), launch, kind)
+    except classview.OutOfScope:
+        return None
+    attempts = classview.scope_attempts(get_session(), scope)
+    return {"kind": kind, "title": scope.title,
+            "started": len({a.user_id for a in attempts}),
+            "submitted": len({a.user_id for a in attempts if a.submitted_at is not None}),
+            "waiting": marking.pending_count(get_session(), scope)}
+
+
 def scope_of(launch: Launch, kind: str) -> classview.ClassScope:
     """The scope of the page, or a 404 explaining where to open it from."""
     try:
@@ -99,7 +116,8 @@ def class_view(launch_id: str, scope: str):
     pending = marking.pending_count(get_session(), class_scope)
     library = get_library()
     modules = [_module_title(library, m) for m in class_scope.module_ids]
-    standing = {s.sub: _standing(library, class_scope, s) for s in students}
+    marks = _pass_marks(class_scope)
+    standing = {s.sub: _standing(library, class_scope, s, marks) for s in students}
     show = request.args.get("show") if request.args.get("show") in FILTERS else None
     sort = request.args.get("sort") if request.args.get("sort") in SORTS else "name"
     shown = [s for s in students if show is None or show in standing[s.sub]["tags"]]
@@ -109,12 +127,13 @@ def class_view(launch_id: str, scope: str):
         shown.sort(key=lambda s: (s.last_activity is None, -(s.last_activity.timestamp()
                                                                if s.last_activity else 0)))
     counts = {key: sum(key in v["tags"] for v in standing.values()) for key in FILTERS}
-    return render_template("classview/class.html", launch=launch, scope=class_scope,
-                           roster=roster, students=shown, everyone=students, columns=columns,
-                           modules=modules, bands=band_descriptions(),
-                           thresholds=thresholds_sentence(), pending=pending,
-                           standing=standing, filters=FILTERS, show=show, counts=counts,
-                           sorts=SORTS, sort=sort, summary=_summary(students, standing))
+    with classview.paused_gc():
+        return render_template("classview/class.html", launch=launch, scope=class_scope,
+                               roster=roster, students=shown, everyone=students, columns=columns,
+                               modules=modules, bands=band_descriptions(),
+                               thresholds=thresholds_sentence(), pending=pending,
+                               standing=standing, filters=FILTERS, show=show, counts=counts,
+                               sorts=SORTS, sort=sort, summary=_summary(students, standing))
 
 
 # What the class view's filters and sort mean (query string, so they work without script).
@@ -123,15 +142,26 @@ FILTERS = {"not-started": "Not started", "waiting": "Waiting for marking",
 SORTS = {"name": "family name", "completion": "completion", "activity": "last activity"}
 
 
-def _standing(library, scope: classview.ClassScope, student) -> dict:
-    """Where a student stands for the class view's filters: tags and whether they passed."""
+def _pass_marks(scope: classview.ClassScope) -> dict[int, int | None]:
+    """Each link's pass mark as the lecturer set it (None: the module's own)."""
+    return {link.id: link_settings(link).pass_mark for link in scope.links}
+
+
+def _standing(library, scope: classview.ClassScope, student, marks=None) -> dict:
+    """Where a student stands for the class view's filters: tags and whether they passed.
+
+    ``marks``: each link's own pass mark by link id, worked out once for the whole class.
+    """
+    marks = marks if marks is not None else _pass_marks(scope)
+    by_link: dict[int, list] = {}
+    for attempt in student.attempts:
+        by_link.setdefault(attempt.resource_link_id, []).append(attempt)
     counted = []
     for link in scope.links:
-        best = counted_attempt([a for a in student.attempts if a.resource_link_id == link.id],
-                               scope.counting)
+        best = counted_attempt(by_link.get(link.id, []), scope.counting)
         if best is None:
             continue
-        mark = link_settings(link).pass_mark
+        mark = marks.get(link.id)
         if mark is None:
             try:
                 mark = library.get(best.module_id, best.module_version).pass_mark
@@ -282,7 +312,19 @@ def mark(launch_id: str, attempt_id: int):
     status = 409 if conflict is not None else 400 if error else 200
     return render_template("classview/mark.html", launch=launch, attempt=attempt,
                            module=module, views=views, values=values, error=error,
-                           conflict=conflict, back_scope=request.args.get("scope")), status
+                           conflict=conflict, back_scope=request.args.get("scope"),
+                           queue=_queue_place(db, launch, attempt.id)), status
+
+
+def _queue_place(db, launch: Launch, attempt_id: int) -> dict:
+    """Where an attempt sits in its marking queue: position, size, previous and next ids."""
+    ids = [a.id for a in marking.pending_attempts(db, _marking_scope(launch))]
+    if attempt_id not in ids:
+        return {"position": None, "total": len(ids), "prev": None,
+                "next": ids[0] if ids else None}
+    at = ids.index(attempt_id)
+    return {"position": at + 1, "total": len(ids), "prev": ids[at - 1] if at else None,
+            "next": ids[at + 1] if at + 1 < len(ids) else None}
 
 
 def _typed_marks(form, reflections) -> list[str]:

@@ -79,7 +79,11 @@ def parse_yaml(text: str, src: Source) -> YMap | None:
         if node is None:
             src.error(1, "file is empty; it must be a YAML mapping (key: value lines)")
             return None
+        _check_expansion(node, {}, depth=0)
         data = _convert(node, loader, src, depth=0)
+    except _TooLarge as exc:
+        src.error(exc.problem_mark.line + 1 if exc.problem_mark else None, str(exc.problem))
+        return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -102,11 +106,41 @@ def parse_yaml(text: str, src: Source) -> YMap | None:
     return data
 
 
-_MAX_DEPTH = 50  # deeper than any real package; stops alias bombs and runaway recursion
+_MAX_DEPTH = 50  # deeper than any real package; stops self-referring aliases and recursion
+# Values produced, counting each use of an alias anew. The largest shipped module has a few
+# thousand; an alias bomb (ten levels of nine aliases each) would make billions.
+_MAX_VALUES = 100_000
 
 
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
+
+
+class _TooLarge(yaml.MarkedYAMLError):
+    """Well-formed YAML that expands beyond any real package."""
+
+
+def _check_expansion(node: Node, sizes: dict[int, int], depth: int) -> int:
+    """How many values the node becomes once every alias is expanded, counted without
+    expanding (each node once), so an alias bomb is refused in milliseconds."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if depth > _MAX_DEPTH:
+        raise yaml.MarkedYAMLError(problem="nesting is too deep (or an alias refers to itself)",
+                                   problem_mark=node.start_mark)
+    size = 1
+    if isinstance(node, SequenceNode):
+        size += sum(_check_expansion(item, sizes, depth + 1) for item in node.value)
+    elif isinstance(node, MappingNode):
+        size += sum(_check_expansion(key, sizes, depth + 1)
+                    + _check_expansion(value, sizes, depth + 1) for key, value in node.value)
+    if size > _MAX_VALUES:
+        raise _TooLarge(
+            problem=f"aliases (*name) here expand to more than {_MAX_VALUES:,} values; "
+                    "no package needs that many (is this an alias bomb?)",
+            problem_mark=node.start_mark)
+    sizes[id(node)] = size
+    return size
 
 
 def _convert(node: Node, loader: yaml.SafeLoader, src: Source, depth: int) -> Any:

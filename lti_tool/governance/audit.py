@@ -34,22 +34,25 @@ ACTIONS: dict[str, str] = {
     "marks.save": "saved marks and comments on an attempt",
     "data.export": "exported a person's data",
     "data.erase": "erased a person's data",
+    "data.erase_request": "asked for their own data to be erased (Data Privacy Launch)",
     "data.purge": "purged data past its retention period",
+    "data.research_export": "exported a course's attempts, pseudonymised, for research",
     "admin.other": "another console action",
 }
 
-# The console's log templates (lti_tool/admin/routes.py `_audit`) and the action each is.
-CONSOLE_TEMPLATES: dict[str, str] = {
-    "registered platform %s (%s, client %s)": "registration.add",
-    "edited registration %s": "registration.edit",
-    "%s registration %s": "registration.enabled",
-    "auto-approve %s for registration %s": "registration.auto_approve",
-    "added deployment %r (%s) to registration %s": "deployment.add",
-    "deployment %r of registration %s is now %s": "deployment.status",
-    "created registration link %s valid until %s": "invite.create",
-    "rotated keys; new signing key %s": "keys.rotate",
-    "retired key %s": "keys.retire",
-    "resent grade delivery %s": "grade.resend",
+# The console's log templates (lti_tool/admin/routes.py `_audit`): the action each is, and
+# its target from the template's values.
+CONSOLE_TEMPLATES: dict[str, tuple[str, str]] = {
+    "registered platform %s (%s, client %s)": ("registration.add", "registration {0}"),
+    "edited registration %s": ("registration.edit", "registration {0}"),
+    "%s registration %s": ("registration.enabled", "registration {1}"),
+    "auto-approve %s for registration %s": ("registration.auto_approve", "registration {1}"),
+    "added deployment %r (%s) to registration %s": ("deployment.add", "registration {2}"),
+    "deployment %r of registration %s is now %s": ("deployment.status", "registration {1}"),
+    "created registration link %s valid until %s": ("invite.create", "invite {0}"),
+    "rotated keys; new signing key %s": ("keys.rotate", "key {0}"),
+    "retired key %s": ("keys.retire", "key {0}"),
+    "resent grade delivery %s": ("grade.resend", "delivery {0}"),
 }
 
 PER_PAGE = 100
@@ -89,25 +92,14 @@ def record(session: Session, actor: str, action: str, target: str = "",
 
 def record_console(session: Session, email: str, template: str, args: tuple) -> AuditEvent:
     """Record a console change from its log line's template and values."""
-    action = CONSOLE_TEMPLATES.get(template, "admin.other")
+    action, target = CONSOLE_TEMPLATES.get(template, ("admin.other", ""))
     try:
         summary = template % args
-    except (TypeError, ValueError):
+        target = target.format(*args)
+    except (TypeError, ValueError, IndexError):
         summary = f"{template} {args!r}"
-    target = " ".join(w for w in summary.split() if w.rstrip(",;").isdigit())
-    return record(session, admin_actor(email), action, target=_target(summary, target),
+    return record(session, admin_actor(email), action, target=target,
                   details={"values": [str(a) for a in args]}, summary=summary)
-
-
-def _target(summary: str, fallback: str) -> str:
-    """'registration 3', 'key abc', 'grade delivery 9' where the summary names one."""
-    words = summary.replace(",", " ").replace(";", " ").split()
-    for noun in ("registration", "delivery", "key", "link"):
-        if noun in words:
-            i = words.index(noun)
-            if i + 1 < len(words):
-                return f"{noun} {words[i + 1]}"
-    return fallback
 
 
 @dataclass(frozen=True)

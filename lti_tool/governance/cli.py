@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 
 import click
 from flask.cli import with_appcontext
@@ -12,7 +14,7 @@ from ..db import get_session
 from ..registrations import RegistrationError, get_platform
 from . import audit
 from .retention import purge
-from .settings import RetentionPolicy, SettingError
+from .settings import RetentionPolicy, SettingError, research_key
 from .subjects import ErasureRefused, PersonNotFound, erase_person, export_person
 
 
@@ -96,10 +98,27 @@ def data_erase(platform_ref: str, sub: str, force: bool) -> None:
 
 @data.command("purge")
 @click.option("--apply", is_flag=True, help="Delete (without it, only count).")
+@click.option("--every", "hours", type=click.FloatRange(0.01, 24 * 7), default=None,
+              help="Keep running, purging every HOURS (with --apply), until stopped.")
 @with_appcontext
-def data_purge(apply: bool) -> None:
+def data_purge(apply: bool, hours: float | None) -> None:
     """Remove what is past its retention period (LTI_TOOL_RETENTION_*_DAYS); a dry run by default."""
     policy = _policy()
+    if hours is not None and not apply:
+        raise click.BadParameter("runs on a schedule only together with --apply",
+                                 param_hint="--every")
+    stopping = threading.Event()
+    if hours is not None and threading.current_thread() is threading.main_thread():
+        # SIGTERM (a container stopping) ends the loop between purges, never during one.
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    while True:
+        _purge_once(policy, apply)
+        if hours is None or stopping.wait(hours * 3600):
+            return
+
+
+def _purge_once(policy: RetentionPolicy, apply: bool) -> None:
+    """One purge (or dry run), committed and audited, with its counts printed."""
     session = get_session()
     report = purge(session, policy, apply=apply)
     if apply:
@@ -111,6 +130,35 @@ def data_purge(apply: bool) -> None:
     click.echo(("Removed" if apply else "Would remove (dry run; --apply to delete)") + ":")
     for kind, count in report.counts.items():
         click.echo(f"  {kind:<20} {count}")
+
+
+@data.command("research-export")
+@click.option("--platform", "platform_ref", required=True,
+              help="Registration id (`lti-tool platform list`).")
+@click.option("--course", "context_id", required=True,
+              help="The course's id on that platform (the LTI context id).")
+@click.option("--output", type=click.File("w"), default="-", show_default=True)
+@with_appcontext
+def data_research_export(platform_ref: str, context_id: str, output) -> None:
+    """A course's attempts for research: stable pseudonyms, scores and ratings, no names or text."""
+    from flask import current_app
+
+    from .research import CourseNotFound, course_csv, course_rows, find_course
+
+    session = get_session()
+    registration = _registration(session, platform_ref)
+    try:
+        course = find_course(session, registration.id, context_id)
+    except CourseNotFound as error:
+        raise click.ClickException(str(error)) from error
+    key = (research_key() or current_app.config["SECRET_KEY"]).encode()
+    rows = course_rows(session, course, key)
+    audit.record(session, audit.cli_actor(), "data.research_export",
+                 f"registration {registration.id} course {course.id}", {"rows": len(rows)})
+    session.commit()
+    output.write(course_csv(rows))
+    click.echo(f"Exported {len(rows)} attempt(s) of {len({r['person'] for r in rows})} "
+               "person(s), pseudonymised.", err=True)
 
 
 @data.command("policy")

@@ -23,9 +23,12 @@ _TECH = NONE
 COLUMNS: dict[str, dict[str, str]] = {
     "admin_session": {"id": STAFF, "admin_user_id": STAFF, "created_at": STAFF,
                       "last_seen_at": STAFF},
+    # Sign-in attempts: the address (an IP) and the email typed, which may be anyone's.
+    "admin_sign_in": {"id": STAFF, "at": STAFF, "address": STAFF, "email": STAFF, "ok": STAFF},
     "admin_user": {"id": STAFF, "email": STAFF, "password_hash": STAFF, "created_at": STAFF,
                    "last_login_at": STAFF, "failed_attempts": STAFF, "first_failed_at": STAFF,
-                   "locked_until": STAFF, "active": STAFF},
+                   "locked_until": STAFF, "active": STAFF, "totp_secret": STAFF,
+                   "totp_last_step": STAFF},
     "attempt": {"id": LINK, "user_id": LINK, "resource_link_id": _TECH, "number": WORK,
                 "module_id": WORK, "module_version": WORK, "module_digest": WORK,
                 "status": WORK, "position": WORK, "answers": WORK, "confidence_before": WORK,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import Text, cast, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -21,7 +21,7 @@ from ..models import (
     SandboxScore,
 )
 from ..models.base import utcnow
-from .minimise import RAW_KEY, raw_expired, without_raw
+from .minimise import RAW_KEY, RAW_UNTIL_KEY, raw_expired, without_raw
 from .settings import RetentionPolicy
 
 FINISHED = (DeliveryStatus.DELIVERED, DeliveryStatus.SUPERSEDED)
@@ -84,9 +84,10 @@ def purge(session: Session, policy: RetentionPolicy, *, apply: bool = False,
         else:
             report.counts[kind] = session.scalar(
                 select(func.count()).select_from(model).where(*conditions)) or 0
-    stale = [launch for launch in session.scalars(
-        select(Launch).where(Launch.claims.is_not(None))) if RAW_KEY in (launch.claims or {})
-        and raw_expired(launch.claims, now)]
+    # Only launches still carrying a full id_token are read (the JSON as text, on both DBs).
+    carrying = select(Launch).where(cast(Launch.claims, Text).contains(f'"{RAW_UNTIL_KEY}"'))
+    stale = [launch for launch in session.scalars(carrying)
+             if RAW_KEY in (launch.claims or {}) and raw_expired(launch.claims, now)]
     if apply:
         for launch in stale:
             launch.claims = without_raw(launch.claims)

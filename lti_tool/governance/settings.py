@@ -68,3 +68,12 @@ def keep_raw_claims_seconds(environ=None) -> int:
     """How long a launch's full id_token claims are kept for debugging (0: not at all)."""
     environ = os.environ if environ is None else environ
     return _whole("KEEP_RAW_CLAIMS_SECONDS", 0, environ)
+
+
+def research_key(environ=None) -> str | None:
+    """The key research pseudonyms are made with (LTI_TOOL_RESEARCH_KEY), if one is set.
+
+    Without it the app's SECRET_KEY is used: pseudonyms then change if that key changes.
+    """
+    environ = os.environ if environ is None else environ
+    return (environ.get(PREFIX + "RESEARCH_KEY") or "").strip() or None

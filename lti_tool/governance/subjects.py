@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..content.activities.reflection import Reflection
 from ..models import (
     Attempt,
+    AuditEvent,
     Context,
     DeepLinkResponse,
     DeliveryStatus,
@@ -139,7 +140,7 @@ def export_person(session: Session, registration: Registration, sub: str,
         .order_by(RosterMember.id)))
     if user is None and not roster:
         raise PersonNotFound(f"registration {registration.id} holds nothing about that user")
-    tables: dict[str, list[dict]] = {name: [] for name in HOLDINGS}
+    tables: dict[str, list[dict]] = {name: [] for name in (*HOLDINGS, "audit_event")}
     tables["roster_member"] = [_row(r) for r in roster]
     if user is not None:
         tables["lti_user"] = [_row(user)]
@@ -157,6 +158,11 @@ def export_person(session: Session, registration: Registration, sub: str,
         tables["deep_link_response"] = [_row(r) for r in session.scalars(
             select(DeepLinkResponse).where(DeepLinkResponse.launch_id.in_(launch_ids))
             .order_by(DeepLinkResponse.id))]
+        # What they did as a lecturer, and requests and exports about them (by tool id only).
+        tables["audit_event"] = [_row(r) for r in session.scalars(
+            select(AuditEvent).where(or_(AuditEvent.actor == f"lti:user#{user.id}",
+                                         AuditEvent.target.endswith(f" user#{user.id}")))
+            .order_by(AuditEvent.id))]
     if _is_sandbox(registration):
         tables["sandbox_score"] = [_row(r) for r in session.scalars(
             select(SandboxScore).where(SandboxScore.user_id == sub).order_by(SandboxScore.id))]

@@ -100,7 +100,8 @@ def grades_work(once: bool, interval: float, batch: int, metrics_port: int) -> N
                     if once:
                         reason = str(getattr(error, "orig", None) or error).strip()
                         raise click.ClickException(f"grades: {type(error).__name__}: "
-                                                   f"{reason.splitlines()[0] if reason else ''}")
+                                                   f"{reason.splitlines()[0] if reason else ''}"
+                                                   ) from None
                     stopping.wait(outage.failed(error))
                     continue
                 outage.passed()

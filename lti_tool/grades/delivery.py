@@ -390,10 +390,18 @@ def _release(session_factory: SessionFactory, job: _Job, now: datetime) -> str:
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Seconds before the next try: doubling from 30 s to an hour, jittered; Retry-After wins."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
-    delay = delay * (0.5 + random.random() / 2)  # jitter: workers do not retry in lockstep
-    if retry_after is not None:
-        delay = max(delay, min(float(retry_after), RETRY_AFTER_CAP))
-    return delay
+    """Seconds before the next try: doubling from 30 s to an hour, jittered.
+
+    A wait someone asked for (the VLE's Retry-After, or "another worker is creating the grade
+    column, 5 s") replaces the 30 s start: it is waited at least, doubling while the same
+    score keeps failing, so a short wait stays short and a stuck one still slows down.
+    """
+    if retry_after is None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+        return delay * (0.5 + random.random() / 2)  # jitter: workers do not retry in lockstep
+    asked = min(max(float(retry_after), 0.0), RETRY_AFTER_CAP)
+    if attempts <= 1:
+        return asked  # exactly when asked: a VLE's Retry-After is when it expects us back
+    delay = min(max(asked, BACKOFF_CAP), asked * 2 ** (attempts - 1))
+    return delay * (1 + random.random() / 4)  # never earlier than asked
 

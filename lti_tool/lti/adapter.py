@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from ..sqltools import get_or_insert
 from .claims import MAX_TOKEN_BYTES, ClaimProblem, check_claims
 from .constants import LTI_VERSION, Claim, MessageType
 from .errors import LtiError
+from .floods import PENDING_PER_REGISTRATION, room_for_pending
 from .keysets import REFETCH_INTERVAL, KeysetUnavailable, read_jwks
 
 log = logging.getLogger(__name__)
@@ -208,9 +210,22 @@ def begin_login(session: Session, params: t.Mapping[str, str],
                          cookie_max_age=settings.state_ttl)
 
 
+# Old logins go in a bounded sweep at most once a minute per process, not on every login.
+PURGE_INTERVAL = 60.0
+PURGE_BATCH = 500
+_last_purge = [-PURGE_INTERVAL]
+
+
 def _purge_old_states(session: Session, now: datetime) -> None:
     """Forget logins that expired a day ago; used ones are kept that long to name replays."""
-    session.execute(delete(LoginState).where(LoginState.expires_at < now - timedelta(days=1)))
+    clock = time.monotonic()
+    if clock - _last_purge[0] < PURGE_INTERVAL:
+        return
+    _last_purge[0] = clock
+    old = select(LoginState.state).where(
+        LoginState.expires_at < now - timedelta(days=1)).limit(PURGE_BATCH)
+    session.execute(delete(LoginState).where(LoginState.state.in_(old))
+                    .execution_options(synchronize_session=False))
 
 
 def _same_origin(url: str, base_url: str) -> bool:
@@ -475,6 +490,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if deployment is None:
             status = (DeploymentStatus.APPROVED if row.auto_approve_deployments
                       else DeploymentStatus.PENDING)
+            if status == DeploymentStatus.PENDING and not room_for_pending(self.db, row.id):
+                raise LtiError("unknown_deployment", f"deployment {deployment_id[:100]!r} not "
+                               f"recorded: {PENDING_PER_REGISTRATION} already await approval",
+                               **ctx)
             deployment = Deployment(registration_id=row.id, deployment_id=deployment_id,
                                     status=status,
                                     approved_at=utcnow() if status == DeploymentStatus.APPROVED

@@ -32,6 +32,8 @@ class MessageType(str, enum.Enum):
 
     RESOURCE_LINK = "LtiResourceLinkRequest"
     DEEP_LINKING = "LtiDeepLinkingRequest"
+    # A person asks what the tool holds about them (lti_tool/governance/privacy).
+    DATA_PRIVACY = "LtiDataPrivacyLaunchRequest"
 
 
 # Assignment and Grade Services: scopes and media types, shared by the tool and the sandbox.

@@ -10,6 +10,7 @@ import json
 import time
 
 import requests
+import urllib3
 
 # A JWKS of ten RSA-4096 keys is about 8 KiB; anything near this is not a key set.
 MAX_BYTES = 64 * 1024
@@ -59,9 +60,9 @@ def read_jwks(http: requests.Session, url: str, deadline: float,
                 if len(body) > max_bytes:
                     raise KeysetUnavailable(f"{url} sent over {max_bytes} bytes")
                 left()
-    except requests.Timeout as exc:
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
         raise KeysetTooSlow(f"{url} took more than {deadline:g}s") from exc
-    except (requests.RequestException, OSError) as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         if time.monotonic() >= end:
             raise KeysetTooSlow(f"{url} took more than {deadline:g}s") from exc
         raise KeysetUnavailable(f"fetching {url}: {exc}") from exc

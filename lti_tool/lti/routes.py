@@ -14,6 +14,7 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy.orm import joinedload
 
 from ..db import get_session
 from ..extensions import csrf
@@ -28,6 +29,8 @@ from .settings import launch_settings
 
 log = logging.getLogger(__name__)
 RECENT_LAUNCHES = 10
+LAUNCH_LOADS = (joinedload(Launch.user), joinedload(Launch.context),
+                joinedload(Launch.resource_link))
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
@@ -80,19 +83,22 @@ def launch():
     session["user_id"] = record.user_id
     recent = [record.id] + [i for i in session.get("launches", []) if i != record.id]
     session["launches"] = recent[:RECENT_LAUNCHES]
-    # Post/redirect/get: reloading the landing page must not resubmit the id_token.
-    return redirect(url_for("lti.landing", launch_id=record.id), code=303)
+    # Post/redirect/get: reloading the page must not resubmit the id_token. Students go
+    # straight to their module (one request fewer); everyone else to the landing page.
+    return redirect(_student_page(record) or url_for("lti.landing", launch_id=record.id),
+                    code=303)
 
 
 @bp.get("/launch/<launch_id>")
 def landing(launch_id: str):
     """The page after a launch, greeting the user by role."""
     record = current_launch(launch_id)
+    if record.message_type == MessageType.DATA_PRIVACY.value:
+        return redirect(url_for("privacy.show", launch_id=launch_id))
     role = primary_role(roles_of(record.roles))
-    if record.resource_link is not None and role in (Role.LEARNER, Role.MENTOR, None):
-        # Students go straight to their module, resuming where they left off (mentors are
-        # told there what they can and cannot do).
-        return redirect(url_for("learner.start", launch_id=launch_id))
+    student_page = _student_page(record)
+    if student_page is not None:
+        return redirect(student_page)
     if record.message_type == MessageType.DEEP_LINKING.value or (
             record.resource_link is not None and _needs_module(record.resource_link)):
         # Choosing content happens in the lecturer's picker (which refuses students clearly).
@@ -101,6 +107,18 @@ def landing(launch_id: str):
     return render_template(
         "lti/landing.html", launch=record, role=role, Role=Role,
         return_url=(claims.get(Claim.LAUNCH_PRESENTATION.value) or {}).get("return_url"))
+
+
+def _student_page(record: Launch) -> str | None:
+    """The module's page for a student's launch through a link, else None.
+
+    Students go straight to their module, resuming where they left off (mentors are told
+    there what they can and cannot do).
+    """
+    role = primary_role(roles_of(record.roles))
+    if record.resource_link is not None and role in (Role.LEARNER, Role.MENTOR, None):
+        return url_for("learner.start", launch_id=record.id)
+    return None
 
 
 def _needs_module(link) -> bool:
@@ -128,7 +146,8 @@ def current_launch(launch_id: str) -> Launch:
     """The launch named in the URL, if this browser made it; otherwise a session-expired page."""
     if launch_id not in session.get("launches", []):
         raise LtiError("session_expired", f"launch {launch_id[:8]}… not in this browser session")
-    record = get_session().get(Launch, launch_id)
+    # Who, where and through which link, in the one query every page after a launch needs.
+    record = get_session().get(Launch, launch_id, options=LAUNCH_LOADS)
     if record is None or record.user_id != session.get("user_id"):
         raise LtiError("session_expired", f"launch {launch_id[:8]}… not found for this user")
     return record

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..governance.minimise import minimal_claims
 from ..models import (
@@ -18,30 +22,54 @@ from ..models import (
     ResourceLink,
 )
 from ..models.base import utcnow
-from ..sqltools import get_or_insert
 from .constants import Claim, full_role_uri
 from .errors import LtiError
+from .floods import failure_worth_storing
 
 log = logging.getLogger(__name__)
 
 
 def record_launch(session: Session, deployment: Deployment, claims: dict) -> Launch:
-    """Upsert what the launch tells us and return the new launch row (flushed, not committed)."""
-    user = _upsert_user(session, deployment.registration_id, claims)
+    """Upsert what the launch tells us and return the new launch row (flushed, not committed).
+
+    One INSERT ... ON CONFLICT DO UPDATE ... RETURNING per row (user, course, membership,
+    link): race-free like get_or_insert, in a quarter of the statements. The launch's
+    ``resource_link`` is a detached copy of what the link holds now (module and settings),
+    enough to choose where the launch goes without another query.
+    """
+    user_id = _upsert_user(session, deployment.registration_id, claims)
     roles = [full_role_uri(r) for r in claims.get(Claim.ROLES.value, []) if isinstance(r, str)]
-    context = _upsert_context(session, deployment, claims)
-    session.flush()  # ids for the lookups below
+    context_id = _upsert_context(session, deployment, claims)
     link = None
-    if context is not None:
-        _upsert_membership(session, context, user, roles)
-        link = _upsert_resource_link(session, context, claims)
-    launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id, user=user,
-                    context=context, resource_link=link,
+    if context_id is not None:
+        _upsert_membership(session, context_id, user_id, roles)
+        link = _upsert_resource_link(session, context_id, claims)
+    launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id, user_id=user_id,
+                    context_id=context_id, resource_link_id=link.id if link else None,
                     message_type=claims[Claim.MESSAGE_TYPE.value], roles=roles,
                     claims=minimal_claims(claims))
     session.add(launch)
     session.flush()
+    set_committed_value(launch, "resource_link", link)  # no lazy load for the redirect
     return launch
+
+
+def _upsert(session: Session, model: type, key: dict, always: dict, when_sent: dict,
+            *returning: Any) -> Any:
+    """Insert the row or update it in place, in one statement; the RETURNING row.
+
+    ``always`` columns take the new value; ``when_sent`` ones only when it is not None (a
+    platform that leaves a name out keeps the one it sent before).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    sent = {k: v for k, v in when_sent.items() if v is not None}
+    # Never an empty SET: DO UPDATE (unlike DO NOTHING) returns the existing row.
+    changes = {**always, **sent} or {next(iter(key)): next(iter(key.values()))}
+    statement = (insert(model).values(**key, **always, **sent)
+                 .on_conflict_do_update(index_elements=list(key), set_=changes)
+                 .returning(*(returning or (model.id,))))
+    return session.execute(statement).one()
 
 
 def clean_text(value: object, limit: int) -> str | None:
@@ -55,64 +83,70 @@ def record_failure(session: Session, error: LtiError) -> None:
     """Keep a refused launch for the admin console and log its technical reason."""
     log.warning("LTI launch refused: code=%s issuer=%r client_id=%r deployment=%r reason=%s",
                 error.code, error.issuer, error.client_id, error.deployment_id, error.reason)
+    if not failure_worth_storing(session, error.code, clean_text(error.issuer, 500)):
+        return  # a flood: logged above, not stored (lti_tool.lti.floods)
     session.add(LaunchFailure(code=error.code, reason=clean_text(error.reason, 2000) or "",
                               issuer=clean_text(error.issuer, 500),
                               client_id=clean_text(error.client_id, 500),
                               deployment_id=clean_text(error.deployment_id, 500)))
 
 
-def _upsert_user(session: Session, registration_id: int, claims: dict) -> LtiUser:
-    """The user by registration and sub; names and email only overwrite when sent."""
+def _upsert_user(session: Session, registration_id: int, claims: dict) -> int:
+    """The user's id by registration and sub; names and email only overwrite when sent."""
     sub = clean_text(claims["sub"], 255) or ""
-    user = get_or_insert(session, LtiUser, registration_id=registration_id, sub=sub)
+    fields = {}
     for field in ("name", "given_name", "family_name", "email"):
         value = claims.get(field)
-        if isinstance(value, str) and value:
-            setattr(user, field, clean_text(value, 255 if field != "email" else 320))
-    user.last_launch_at = utcnow()
-    return user
+        fields[field] = clean_text(value, 255 if field != "email" else 320) \
+            if isinstance(value, str) and value else None
+    return _upsert(session, LtiUser, {"registration_id": registration_id, "sub": sub},
+                   {"last_launch_at": utcnow()}, fields).id
 
 
-def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> Context | None:
-    """The course the launch came from, if the platform named one."""
+def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> int | None:
+    """The id of the course the launch came from, if the platform named one."""
     data = claims.get(Claim.CONTEXT.value)
     if not isinstance(data, dict) or not data.get("id"):
         return None
     context_id = clean_text(data["id"], 255) or ""
-    context = get_or_insert(session, Context, deployment_id=deployment.id, context_id=context_id)
-    context.label = clean_text(data.get("label"), 255) or context.label
-    context.title = clean_text(data.get("title"), 500) or context.title
-    context.types = list(data.get("type") or context.types or [])
+    sent = {"label": clean_text(data.get("label"), 255),
+            "title": clean_text(data.get("title"), 500),
+            "types": list(data["type"]) if data.get("type") else None}
     nrps = claims.get(Claim.NRPS.value)
     if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
-        context.nrps_url = nrps["context_memberships_url"]
-        context.nrps_versions = list(nrps.get("service_versions") or [])
-    return context
+        sent["nrps_url"] = nrps["context_memberships_url"]
+        sent["nrps_versions"] = list(nrps.get("service_versions") or [])
+    return _upsert(session, Context, {"deployment_id": deployment.id, "context_id": context_id},
+                   {}, sent).id
 
 
-def _upsert_membership(session: Session, context: Context, user: LtiUser,
-                       roles: list[str]) -> Membership:
+def _upsert_membership(session: Session, context_id: int, user_id: int,
+                       roles: list[str]) -> None:
     """The user's roles in the course as of this launch."""
-    membership = get_or_insert(session, Membership, context_id=context.id, user_id=user.id)
-    membership.roles = roles
-    membership.updated_at = utcnow()
-    return membership
+    _upsert(session, Membership, {"context_id": context_id, "user_id": user_id},
+            {"roles": roles, "updated_at": utcnow()}, {})
 
 
-def _upsert_resource_link(session: Session, context: Context, claims: dict) -> ResourceLink | None:
-    """The link that was clicked, with the grade service endpoints the platform offered."""
+def _upsert_resource_link(session: Session, context_id: int,
+                          claims: dict) -> ResourceLink | None:
+    """The link that was clicked, with the grade service endpoints the platform offered; a
+    detached copy of its id, module and settings."""
     data = claims.get(Claim.RESOURCE_LINK.value)
     if not isinstance(data, dict) or not data.get("id"):
         return None
     link_id = clean_text(data["id"], 255) or ""
-    link = get_or_insert(session, ResourceLink, context_id=context.id, resource_link_id=link_id)
-    link.title = clean_text(data.get("title"), 500) or link.title
-    link.description = clean_text(data.get("description"), 10000) or link.description
     custom = claims.get(Claim.CUSTOM.value)
-    link.custom = dict(custom) if isinstance(custom, dict) else {}
+    always: dict[str, Any] = {"custom": dict(custom) if isinstance(custom, dict) else {}}
+    sent: dict[str, Any] = {"title": clean_text(data.get("title"), 500),
+                            "description": clean_text(data.get("description"), 10000)}
     ags = claims.get(Claim.AGS_ENDPOINT.value)
     if isinstance(ags, dict):
-        link.ags_lineitems_url = ags.get("lineitems") or link.ags_lineitems_url
-        link.ags_lineitem_url = ags.get("lineitem") or link.ags_lineitem_url
-        link.ags_scopes = list(ags.get("scope") or [])
-    return link
+        sent["ags_lineitems_url"] = ags.get("lineitems") or None
+        sent["ags_lineitem_url"] = ags.get("lineitem") or None
+        always["ags_scopes"] = list(ags.get("scope") or [])
+    row = _upsert(session, ResourceLink, {"context_id": context_id, "resource_link_id": link_id},
+                  always, sent, ResourceLink.id, ResourceLink.title, ResourceLink.module_id,
+                  ResourceLink.settings, ResourceLink.custom)
+    return ResourceLink(id=row.id, context_id=context_id, resource_link_id=link_id,
+                        title=row.title, module_id=row.module_id, settings=row.settings or {},
+                        custom=row.custom or {})

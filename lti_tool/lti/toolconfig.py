@@ -51,5 +51,7 @@ def canvas_configuration(tool: ToolDescription) -> dict:
             "settings": {"text": tool.name, "icon_url": tool.logo_url,
                          "placements": placements},
         }],
-        "custom_fields": {},
+        # Where a course was copied from, so a copied link keeps the module chosen for it.
+        "custom_fields": {"resource_link_id_history": "$ResourceLink.id.history",
+                          "context_id_history": "$Context.id.history"},
     }

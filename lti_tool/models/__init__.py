@@ -1,6 +1,6 @@
 """All tables, imported in one place so Alembic and the app see the same metadata."""
 
-from .admin import AdminSession, AdminUser
+from .admin import AdminSession, AdminSignIn, AdminUser
 from .base import Base, utcnow
 from .classview import ReflectionMark, RosterMember
 from .deeplinking import DeepLinkResponse, SandboxLink
@@ -15,6 +15,7 @@ from .state import LoginState, PlatformKeySet
 
 __all__ = [
     "AdminSession",
+    "AdminSignIn",
     "AdminUser",
     "Attempt",
     "AuditEvent",

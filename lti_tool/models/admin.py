@@ -26,6 +26,10 @@ class AdminUser(Base):
     first_failed_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # TOTP two-factor (lti_tool.admin.totp): the base32 secret once enrolled, and the last
+    # time step used, so a code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None]
 
 
 class AdminSession(Base):
@@ -44,3 +48,19 @@ class AdminSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     admin: Mapped[AdminUser] = relationship()
+
+
+class AdminSignIn(Base):
+    """One console sign-in attempt: the counts behind throttling by address and account.
+
+    Failures are kept for the throttling window; successes for KNOWN_FOR (lti_tool.admin.
+    throttle), so an address an admin has used before stays open while strangers are held off.
+    """
+
+    __tablename__ = "admin_sign_in"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    ok: Mapped[bool] = mapped_column(default=False)

@@ -33,7 +33,11 @@ class Walk:
         self.seen.append(where)
         width = self.page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
-            self.too_wide[where] = width
+            # Name the widest elements, so a failure says what to fix.
+            self.too_wide[where] = (width, self.page.evaluate("""() => [...document.querySelectorAll(
+                'body *')].filter(e => e.getBoundingClientRect().right > 376
+                && !(e.parentElement.closest('.table-scroll'))).slice(0, 4).map(
+                e => e.tagName + '.' + e.className + ' ' + (e.innerText || '').slice(0, 40))"""))
         if axe:
             found = axe_violations(self.page)
             if found:
@@ -112,10 +116,11 @@ def test_a_student_and_a_lecturer_on_a_phone(browser, live_server, database_url)
             expect(page.locator("#feedback")).to_contain_text("You scored 4 out of 4")
         elif kind == "reflection":
             walk.check(where)
-            page.locator("textarea").fill("I would listen calmly and follow procedures. " * 20)
+            page.locator("textarea").fill("I would listen calmly and follow procedures. " * item.min_words)
             page.get_by_role("button", name="Save my reflection").click()
             expect(page.locator("#feedback")).to_be_focused()
             walk.check(where + " saved")
+        assert page.locator("nav.step-nav a.button:not(.secondary)").count(), (where, page.url, page.inner_text("main")[:800])
         page.locator("nav.step-nav a.button:not(.secondary)").click()
     walk.check("confidence after")
     rate_all("4")
@@ -154,7 +159,8 @@ def test_a_student_and_a_lecturer_on_a_phone(browser, live_server, database_url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Class view: Online safeguarding")
     walk.check("class view")
     row = page.get_by_role("row", name=re.compile("Sam Okafor"))
-    expect(row.locator("th")).to_contain_text("1 of 1 module")
+    expect(row.locator("th")).to_contain_text("Waiting for marking")  # beside the name
+    expect(row.locator("td").first).to_contain_text("1 of 1 module")
     page.locator("a[href*='/students/']").first.click()
     walk.check("student")
     page.goto(f"{live_server}/c/{launch_id}/marking")  # a student's launch: refused politely

@@ -114,7 +114,7 @@ def test_stored_figures_match_a_full_rescoring(course, library, db, counting):
     db.commit()
     link_ids = [link.id for link in links]
     rows = stored_attempts(db, link_ids)
-    unmarked = unmarked_answers(db, link_ids)
+    unmarked = unmarked_answers(db, library, link_ids, rows)
     for user in users:
         full = list(db.scalars(select(Attempt).where(Attempt.user_id == user.id)
                                .order_by(Attempt.created_at, Attempt.id)))
@@ -128,3 +128,22 @@ def test_stored_figures_match_a_full_rescoring(course, library, db, counting):
                 (want.id, want.band, want.pending_manual)
             assert have.max_points == pytest.approx(want.max_points, abs=1e-9)
             assert have.points == pytest.approx(want.points, abs=1e-9)
+
+
+def test_the_collector_is_paused_only_while_a_class_page_is_built():
+    import gc
+
+    from lti_tool.classview.services import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        with paused_gc():  # another request's page at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    try:
+        with paused_gc():
+            raise ValueError("a page that failed")
+    except ValueError:
+        pass
+    assert gc.isenabled()

@@ -192,7 +192,7 @@ def launch(client, platform: TestPlatform, server: ClassVle, *, sub: str, link: 
     response, _, _ = platform.launch(client, moodle_claims("student_launch"), mutate=mutate,
                                      login_hint=sub)
     assert response.status_code == 303, response.get_data(as_text=True)
-    return response.headers["Location"].rsplit("/", 1)[1]
+    return response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
 
 
 def post_form(client, url: str, data: dict, page_url: str | None = None):

@@ -164,3 +164,8 @@ def test_a_bad_setting_is_named(runner, monkeypatch):
     assert "LTI_TOOL_RETENTION_ROSTER_DAYS must be a whole number" in result.output
     with pytest.raises(SettingError):
         RetentionPolicy.from_env({"LTI_TOOL_RETENTION_AUDIT_DAYS": "-1"})
+
+
+def test_a_schedule_needs_apply(runner):
+    result = runner.invoke(["data", "purge", "--every", "24"])
+    assert result.exit_code == 2 and "only together with --apply" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -59,10 +60,10 @@ def test_export_holds_exactly_one_learners_data_from_every_table(course, runner,
     tables = document["tables"]
     # Every table that can hold a person's data is in the export, with every personal column.
     personal = inventory.personal_columns()
-    assert set(tables) == set(personal)
+    assert set(tables) == set(personal) | {"audit_event"}
     for table, rows in tables.items():
         for row in rows:
-            assert personal[table] <= set(row), table
+            assert personal.get(table, set()) <= set(row), table
     (user,) = tables["lti_user"]
     assert (user["sub"], user["name"], user["email"]) == ("5", SALLY["name"], SALLY["email"])
     assert [r["user_sub"] for r in tables["roster_member"]] == ["5"]
@@ -71,6 +72,11 @@ def test_export_holds_exactly_one_learners_data_from_every_table(course, runner,
     assert SALLY_TEXT in attempt["answers"]["r1"] and attempt["user_id"] == user["id"]
     assert [m["comment"] for m in tables["reflection_mark"]] == [COMMENT]
     assert [m["user_id"] for m in tables["membership"]] == [user["id"]]
+    assert tables["audit_event"] == []  # she did nothing audited; the lecturer's marking is his
+    # The lecturer's own export holds what he did, and the comment he wrote.
+    lecturer = _export(runner, registration_id, "3")["tables"]
+    assert [e["action"] for e in lecturer["audit_event"]] == ["marks.save"]
+    assert [m["comment"] for m in lecturer["reflection_mark"]] == [COMMENT]
     # Nobody else's data: not Sam's, not the lecturer's.
     text = json.dumps(document)
     for other in ("Sam Student", "student1@example.com", "Sam-reflects", "Tina Teacher",
@@ -160,8 +166,9 @@ def test_erase_leaves_no_trace_and_the_class_view_still_adds_up(course, runner, 
 def test_erase_is_refused_while_a_grade_waits_for_the_vle_unless_forced(course, runner, db):
     _, _, registration_id = course
     # Marking her reflection queued her new score; it has not reached the VLE yet.
+    sally = db.scalar(select(LtiUser).where(LtiUser.sub == "5"))
     waiting = db.scalars(select(GradeDelivery).where(
-        GradeDelivery.status == DeliveryStatus.PENDING)).all()
+        GradeDelivery.status == DeliveryStatus.PENDING, GradeDelivery.user_id == sally.id)).all()
     assert len(waiting) == 1
     args = ["data", "erase", "--platform", str(registration_id), "--user", "5", "--yes"]
     refused = runner.invoke(args)
@@ -176,7 +183,9 @@ def test_erase_is_refused_while_a_grade_waits_for_the_vle_unless_forced(course, 
     assert "never reached the VLE" in forced.output
     db.expire_all()
     assert db.scalar(select(GradeDelivery).where(
-        GradeDelivery.status == DeliveryStatus.PENDING)) is None
+        GradeDelivery.status == DeliveryStatus.PENDING, GradeDelivery.user_id == sally.id)) is None
+    assert db.scalar(select(GradeDelivery).where(  # Sam's is untouched
+        GradeDelivery.status == DeliveryStatus.PENDING)) is not None
 
 
 def test_unknown_people_and_platforms_get_a_clear_answer(course, runner):
@@ -186,3 +195,27 @@ def test_unknown_people_and_platforms_get_a_clear_answer(course, runner):
     assert nobody.exit_code == 1 and "holds nothing about that user" in nobody.output
     bad = runner.invoke(["data", "export", "--platform", "999", "--user", "5"])
     assert bad.exit_code == 2 and "no registration '999'" in bad.output
+
+
+def test_research_export_has_stable_pseudonyms_and_no_names_or_text(course, runner, db,
+                                                                   monkeypatch):
+    _, _, registration_id = course
+    monkeypatch.setenv("LTI_TOOL_RESEARCH_KEY", "research-key-for-tests")
+    args = ["data", "research-export", "--platform", str(registration_id), "--course", "2"]
+    first = runner.invoke(args)
+    assert first.exit_code == 0, first.output
+    rows = list(csv.DictReader(io.StringIO(first.stdout)))
+    assert len(rows) == 2 and len({r["person"] for r in rows}) == 2
+    assert all(re.fullmatch(r"p-[0-9a-f]{12}", r["person"]) for r in rows)
+    assert {r["status"] for r in rows} == {"submitted"}
+    assert all(r["percent"] and r["elements"] for r in rows)
+    text = first.stdout
+    for personal in ("Sally", "Sam", "@example.com", SALLY_TEXT, "Sam-reflects", COMMENT):
+        assert personal not in text
+    again = runner.invoke(args)
+    assert again.stdout == first.stdout  # the same pseudonyms every time
+    monkeypatch.setenv("LTI_TOOL_RESEARCH_KEY", "another-key")
+    assert runner.invoke(args).stdout != first.stdout
+    missing = runner.invoke(["data", "research-export", "--platform", str(registration_id),
+                             "--course", "nope"])
+    assert missing.exit_code == 1 and "has no course 'nope'" in missing.output

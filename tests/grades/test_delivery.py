@@ -216,3 +216,14 @@ def test_connection_refused_is_retried_not_lost(app, db, ags):
     db.commit()
     course.deliver(course.later(2 * HOUR))
     assert len(ags.accepted_scores()) == 1
+
+
+def test_a_short_wait_asked_for_stays_short_and_grows_when_it_repeats():
+    from lti_tool.grades.delivery import backoff
+
+    # "Another worker is creating the grade column": 5 s, not the 30 s start of the backoff.
+    assert backoff(1, retry_after=5) == 5
+    assert 10 <= backoff(2, retry_after=5) <= 12.5  # the same score failing again: it grows
+    assert backoff(1, retry_after=1) == 1  # Moodle's 409: restamped, retried in 1 s
+    assert backoff(30, retry_after=5) <= 3600 * 1.25  # a stuck one is capped like the rest
+    assert backoff(1, retry_after=8 * 3600) == 6 * 3600  # Retry-After is capped too

@@ -33,7 +33,7 @@ def launch(client, moodle, **custom) -> str:
         return claims
     response, _, _ = moodle.launch(client, "student_launch", mutate=mutate)
     assert response.status_code == 303
-    return response.headers["Location"].rsplit("/", 1)[1]
+    return response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
 
 
 def counts(db) -> tuple[int, int]:

@@ -31,7 +31,7 @@ def launch(client, moodle, shape: str = "student_launch", sub: str | None = None
         return claims
     response, _, _ = moodle.launch(client, shape, mutate=mutate, login_hint=sub or "4")
     assert response.status_code == 303
-    return response.headers["Location"].rsplit("/", 1)[1]
+    return response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
 
 
 def index_of(module, activity_id: str) -> int:

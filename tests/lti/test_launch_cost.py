@@ -54,10 +54,27 @@ def first_launch(app, moodle, sub="4", module="fx-online-safety"):
     return response, requests, seen
 
 
-def test_first_launch_probe(app, moodle, fx_module):
-    first_launch(app, moodle, sub="40")  # the key set is fetched and cached once
+def test_a_first_launch_takes_three_requests_two_commits_and_few_statements(app, moodle,
+                                                                         fx_module):
+    first_launch(app, moodle, sub="40")  # the key set is fetched and cached once per process
     response, requests, seen = first_launch(app, moodle, sub="41")
-    print(requests, len(seen["statements"]), seen["commits"])
-    for s in seen["statements"]:
-        print(s)
     assert response.status_code == 200
+    assert "Start the module" in response.get_data(as_text=True)  # straight to the module
+    assert requests == 3  # login, launch, the module's start page
+    assert seen["commits"] == 2  # the login's state, the launch's records; the page reads
+    # Login 2, validation 5 (lti/adapter.py), the records 5 (one upsert each), the page 2.
+    assert len(seen["statements"]) <= 14, seen["statements"]
+    assert not [s for s in seen["statements"] if s.startswith("DELETE")]  # no sweep each time
+
+
+def test_a_returning_student_updates_in_place(app, moodle, fx_module, db):
+    from sqlalchemy import func, select
+
+    from lti_tool.models import LtiUser, Membership, ResourceLink
+
+    first_launch(app, moodle, sub="50")
+    response, requests, _ = first_launch(app, moodle, sub="50")
+    assert response.status_code == 200 and requests == 3
+    assert db.scalar(select(func.count()).select_from(LtiUser).where(LtiUser.sub == "50")) == 1
+    assert db.scalar(select(func.count()).select_from(Membership)) == 1
+    assert db.scalar(select(func.count()).select_from(ResourceLink)) == 1

@@ -45,8 +45,8 @@ def wait_for(url: str, seconds: float = 30, proc: subprocess.Popen | None = None
             raise AssertionError(f"process exited with {proc.returncode}: "
                                  f"{proc.stderr.read() if proc.stderr else ''}")
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {seconds}s")

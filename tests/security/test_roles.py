@@ -85,7 +85,7 @@ def launch_as(client, moodle, roles: list[str], sub: str = "7"):
     response, _, _ = moodle.launch(client, moodle_claims("student_launch"), mutate=mutate,
                                    login_hint=sub)
     assert response.status_code == 303, response.get_data(as_text=True)
-    return response.headers["Location"].rsplit("/", 1)[1]
+    return response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
 
 
 @pytest.mark.parametrize("roles", [

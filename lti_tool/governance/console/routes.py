@@ -14,6 +14,7 @@ from ...db import get_session
 from ...library import get_library
 from ...models import Registration
 from .. import audit
+from ..requests import pending_requests
 from ..retention import purge
 from ..settings import RetentionPolicy, SettingError
 from ..subjects import ErasureRefused, PersonNotFound, erase_person, export_person
@@ -51,7 +52,8 @@ def overview():
     db.rollback()
     platforms = list(db.scalars(select(Registration).order_by(Registration.id)))
     return render_template("governance/overview.html", policy=policy, preview=preview,
-                           last=audit.last_event(db, "data.purge"), platforms=platforms)
+                           last=audit.last_event(db, "data.purge"), platforms=platforms,
+                           requests=pending_requests(db))
 
 
 @bp.post("/purge")

@@ -1,0 +1,323 @@
+"""First launches of new students, as a university loads them: the tool against a minimal launch.
+
+Starts its own signing platform (tests/lti_platform.py: an RSA key, its JWKS over loopback
+HTTP), the tool under gunicorn with deploy/gunicorn.conf.py (2 workers), and, under the same
+server and settings, a minimal correct Flask launch (`minimal_app` below: state and nonce in
+SQLite, RS256 checked against a cached JWKS, one user upsert, a small page) as the baseline.
+Then runs N first launches of new students at each concurrency, following redirects to the
+first page of the module, and prints requests, server CPU per launch (gunicorn master and
+workers, from /proc), launches/s and the ratio to the baseline. SQL statements and commits
+per launch are counted in-process with SQLAlchemy event listeners (they are deterministic).
+Nothing here asserts a threshold.
+
+    .venv/bin/python benchmarks/launch.py [--launches 1000] [--concurrency 8,16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODULE = "r4-online-safeguarding"
+CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- the baseline: a minimal correct launch ------------------------------------------------
+
+def minimal_app():
+    """A minimal correct LTI 1.3 launch (gunicorn 'benchmarks.launch:minimal_app()')."""
+    import jwt
+    from flask import Flask, abort, redirect, request
+
+    db_path = os.environ["MINIMAL_DB"]
+    issuer, client_id = os.environ["MINIMAL_ISSUER"], os.environ["MINIMAL_CLIENT_ID"]
+    base = os.environ["MINIMAL_BASE_URL"]
+    jwks = jwt.PyJWKClient(os.environ["MINIMAL_JWKS_URL"], cache_keys=True, lifespan=3600)
+    local = threading.local()
+    app = Flask("minimal")
+
+    def db() -> sqlite3.Connection:
+        if not hasattr(local, "db"):
+            local.db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+            local.db.execute("PRAGMA journal_mode=WAL")
+            local.db.execute("PRAGMA synchronous=NORMAL")
+        return local.db
+
+    @app.post("/lti/login")
+    def login():
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        db().execute("INSERT INTO login (state, nonce, expires) VALUES (?, ?, ?)",
+                     (state, nonce, time.time() + 600))
+        return redirect(f"https://platform.invalid/auth?state={state}&nonce={nonce}"
+                        f"&redirect_uri={base}/lti/launch", code=302)
+
+    @app.post("/lti/launch")
+    def launch():
+        token, state = request.form.get("id_token", ""), request.form.get("state", "")
+        row = db().execute("DELETE FROM login WHERE state = ? AND expires > ? RETURNING nonce",
+                           (state, time.time())).fetchone()
+        if row is None:
+            abort(400)
+        key = jwks.get_signing_key_from_jwt(token)
+        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=client_id,
+                            issuer=issuer)
+        if claims.get("nonce") != row[0]:
+            abort(400)
+        db().execute("INSERT INTO user (sub, name) VALUES (?, ?) ON CONFLICT (sub) DO UPDATE "
+                     "SET name = excluded.name", (claims["sub"], claims.get("name")))
+        return f"<!doctype html><title>Hello</title><p>Hello {claims.get('name')}</p>"
+
+    return app
+
+
+def minimal_database(path: Path) -> None:
+    """The baseline's two tables."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE login (state TEXT PRIMARY KEY, nonce TEXT, expires REAL)")
+        db.execute("CREATE TABLE user (id INTEGER PRIMARY KEY, sub TEXT UNIQUE, name TEXT)")
+
+
+# -- servers -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn -c deploy/gunicorn.conf.py APP, with its CPU time read from /proc."""
+
+    def __init__(self, app: str, env: dict, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"),
+             "--access-logfile", "/dev/null", app],
+            cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}",
+                           "WEB_CONCURRENCY": "2"},
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/", timeout=10)
+                return
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)
+        raise SystemExit(f"gunicorn {app} did not start; see {log}")
+
+    def cpu(self) -> float:
+        """CPU seconds of the master and its workers so far (workers that exited included)."""
+        total = 0.0
+        for pid in [self.process.pid] + self._children():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            # utime, stime, cutime, cstime (fields 14-17): children that exited count too.
+            total += sum(int(v) for v in fields[11:15]) / TICKS
+        return total
+
+    def _children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    def stop(self) -> None:
+        """Stop gunicorn (the process this benchmark started)."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+# -- the client: a browser launching from the VLE ------------------------------------------
+
+def one_launch(platform, base: str, sub: str) -> int:
+    """Login, launch and every redirect to the first page; the number of requests."""
+    from tests.lti_platform import moodle_claims
+
+    with requests.Session() as browser:
+        login = browser.post(base + "/lti/login", allow_redirects=False, data={
+            "iss": platform.issuer, "login_hint": sub, "target_link_uri": base + "/lti/launch",
+            "client_id": platform.client_id, "lti_deployment_id": "1"})
+        assert login.status_code == 302, login.text[:300]
+        auth = {k: v[0] for k, v in parse_qs(urlsplit(login.headers["Location"]).query).items()}
+        claims = platform.claims(moodle_claims("student_launch"), {
+            "nonce": auth["nonce"], "redirect_uri": auth.get("redirect_uri",
+                                                             base + "/lti/launch")})
+        claims["sub"], claims["name"] = sub, f"Student {sub}"
+        claims[CUSTOM] = {**claims.get(CUSTOM, {}), "module": MODULE}
+        response = browser.post(base + "/lti/launch", allow_redirects=False,
+                                data={"id_token": platform.sign(claims),
+                                      "state": auth["state"]})
+        count = 2
+        while response.status_code in (302, 303):
+            response = browser.get(urljoin(base + "/", response.headers["Location"]),
+                                   allow_redirects=False)
+            count += 1
+        assert response.status_code == 200, (response.status_code, response.text[:300])
+        return count
+
+
+def load(server: Gunicorn, platform, launches: int, concurrency: int, tag: str) -> dict:
+    """N first launches at a concurrency: requests per launch, CPU ms per launch, launches/s."""
+    cpu = server.cpu()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        counts = list(pool.map(lambda n: one_launch(platform, server.url, f"{tag}-{n}"),
+                               range(launches)))
+    elapsed = time.perf_counter() - start
+    return {"requests": sum(counts) / launches, "cpu_ms": (server.cpu() - cpu) * 1000 / launches,
+            "per_s": launches / elapsed}
+
+
+# -- statements per launch, in-process -----------------------------------------------------
+
+def statements_per_launch(workdir: Path, url: str) -> tuple[int, int, int]:
+    """(requests, SQL statements, commits) of one new student's first launch, in-process."""
+    from sqlalchemy import event
+
+    from lti_tool import create_app
+    from lti_tool.config import TestConfig
+    from tests.lti_platform import JwksServer, TestPlatform, moodle_claims
+
+    app = create_app(TestConfig(INSTANCE_DIR=workdir / "inproc", SQLALCHEMY_DATABASE_URL=url,
+                                KEYS_DIR=workdir / "keys", BASE_URL="http://localhost"))
+    server = JwksServer()
+    platform = TestPlatform(server, "inproc", "https://vle.inproc.test", "inproc-client")
+    with app.extensions["lti_tool.sessionmaker"]() as db:
+        platform.register(db)
+    seen = {"statements": 0, "commits": 0}
+    engine = app.extensions["lti_tool.engine"]
+
+    def mutate(sub):
+        def change(claims):
+            claims["sub"], claims[CUSTOM] = sub, {"module": MODULE}
+        return change
+
+    def launch(sub: str) -> int:
+        client = app.test_client()
+        response, _, _ = platform.launch(client, moodle_claims("student_launch"),
+                                         mutate=mutate(sub), login_hint=sub)
+        count = 2
+        while response.status_code in (302, 303):
+            response = client.get(response.headers["Location"])
+            count += 1
+        return count
+
+    launch("warm-up")  # the key set is fetched once per process
+    event.listen(engine, "before_cursor_execute",
+                 lambda *a: seen.__setitem__("statements", seen["statements"] + 1))
+    event.listen(engine, "commit", lambda *a: seen.__setitem__("commits", seen["commits"] + 1))
+    count = launch("counted")
+    server.close()
+    engine.dispose()
+    return count, seen["statements"], seen["commits"]
+
+
+def run(launches: int, concurrencies: list[int], database_url: str | None) -> None:
+    """Start everything, load it, print the table."""
+    from lti_tool import migrate
+    from lti_tool.db import make_engine
+    from lti_tool.keys import Keyring
+    from tests.lti_platform import JwksServer, TestPlatform
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the key set server's lines
+    workdir = Path(tempfile.mkdtemp(prefix="launch-bench-"))
+    url = database_url or f"sqlite:///{workdir / 'tool.sqlite3'}"
+    migrate.upgrade(url)
+    Keyring(workdir / "keys").generate()
+    jwks = JwksServer()
+    platform = TestPlatform(jwks, "bench", "https://vle.bench.test", "bench-client")
+    engine = make_engine(url)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as db:
+        platform.register(db)
+    engine.dispose()
+    minimal_db = workdir / "minimal.sqlite3"
+    minimal_database(minimal_db)
+    common = {"LTI_TOOL_LOG_LEVEL": "warning", "LTI_TOOL_SECRET_KEY": secrets.token_hex(32)}
+    tool_port_env = {"LTI_TOOL_DATABASE_URL": url, "LTI_TOOL_INSTANCE_DIR": str(workdir / "i"),
+                     "LTI_TOOL_KEYS_DIR": str(workdir / "keys"),
+                     "LTI_TOOL_TRUSTED_PROXIES": "0", **common}
+    servers = {}
+    try:
+        # The base URL must name the port, which gunicorn binds: pick it first.
+        port = free_port()
+        tool_env = {**tool_port_env, "LTI_TOOL_BASE_URL": f"http://127.0.0.1:{port}"}
+        tool = _start_on(port, "lti_tool.wsgi:app", tool_env, workdir / "tool.log")
+        servers["tool"] = tool
+        minimal_port = free_port()
+        servers["minimal"] = _start_on(minimal_port, "benchmarks.launch:minimal_app()", {
+            "MINIMAL_DB": str(minimal_db), "MINIMAL_ISSUER": platform.issuer,
+            "MINIMAL_CLIENT_ID": platform.client_id, "MINIMAL_JWKS_URL": platform.key_set_url,
+            "MINIMAL_BASE_URL": f"http://127.0.0.1:{minimal_port}", **common},
+            workdir / "minimal.log")
+        for server in servers.values():  # warm up: imports, key set caches, connections
+            load(server, platform, 20, 4, f"warm-{secrets.token_hex(3)}")
+        kind = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
+        print(f"{launches} first launches of new students, gunicorn 2 workers "
+              f"(deploy/gunicorn.conf.py) [{kind}], {os.cpu_count()} CPUs")
+        print(f"{'concurrency':<12}{'server':<9}{'requests':>9}{'CPU ms/launch':>15}"
+              f"{'launches/s':>12}{'CPU x minimal':>15}")
+        for concurrency in concurrencies:
+            figures = {name: load(server, platform, launches, concurrency,
+                                  f"{name}-{concurrency}-{secrets.token_hex(3)}")
+                       for name, server in servers.items()}
+            for name, f in figures.items():
+                ratio = f["cpu_ms"] / figures["minimal"]["cpu_ms"]
+                print(f"{concurrency:<12}{name:<9}{f['requests']:9.0f}{f['cpu_ms']:15.1f}"
+                      f"{f['per_s']:12.1f}{ratio:15.1f}")
+        count, statements, commits = statements_per_launch(workdir, url)
+        print(f"tool, one first launch in-process: {count} requests, {statements} SQL "
+              f"statements, {commits} commits (minimal launch: 2 requests, 3 statements)")
+    finally:
+        for server in servers.values():
+            server.stop()
+        jwks.close()
+
+
+def _start_on(port: int, app: str, env: dict, log: Path) -> Gunicorn:
+    """A Gunicorn on a port chosen beforehand."""
+    original = free_port
+    globals()["free_port"] = lambda: port
+    try:
+        return Gunicorn(app, env, log)
+    finally:
+        globals()["free_port"] = original
+
+
+def main() -> None:
+    """Command-line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--launches", type=int, default=1000)
+    parser.add_argument("--concurrency", default="8,16")
+    parser.add_argument("--database-url", default=None, help="default: a throwaway SQLite file")
+    args = parser.parse_args()
+    run(args.launches, [int(c) for c in args.concurrency.split(",")], args.database_url)
+
+
+if __name__ == "__main__":
+    main()
