@@ -10,7 +10,7 @@ workers, from /proc), launches/s and the ratio to the baseline. SQL statements a
 per launch are counted in-process with SQLAlchemy event listeners (they are deterministic).
 Nothing here asserts a threshold.
 
-    .venv/bin/python benchmarks/launch.py [--launches 1000] [--concurrency 8,16]
+    .venv/bin/python benchmarks/launch.py [--launches 1000] [--concurrency 8,16] [--postgres]
 """
 
 from __future__ import annotations
@@ -315,8 +315,23 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=1000)
     parser.add_argument("--concurrency", default="8,16")
     parser.add_argument("--database-url", default=None, help="default: a throwaway SQLite file")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on a throwaway PostgreSQL cluster (tests/pg.py)")
     args = parser.parse_args()
-    run(args.launches, [int(c) for c in args.concurrency.split(",")], args.database_url)
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    if not args.postgres:
+        run(args.launches, concurrencies, args.database_url)
+        return
+    from tests.pg import postgres_cluster
+
+    with postgres_cluster() as (cluster, reason):
+        if cluster is None:
+            sys.exit(f"no PostgreSQL: {reason}")
+        url = cluster.create_database()
+        try:
+            run(args.launches, concurrencies, url)
+        finally:
+            cluster.drop_database(url)
 
 
 if __name__ == "__main__":

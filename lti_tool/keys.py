@@ -192,7 +192,9 @@ class Keyring:
     @property
     def writable(self) -> bool:
         """Whether keys can be changed here (false for a mounted Secret)."""
-        target = self.directory if self.directory.exists() else self.directory.parent
+        target = self.directory
+        while not target.exists() and target != target.parent:
+            target = target.parent  # a folder not made yet: can its nearest parent be written?
         return os.access(target, os.W_OK)
 
     # -- changing --------------------------------------------------------------------------

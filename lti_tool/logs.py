@@ -1,7 +1,7 @@
 """Log lines for collectors: JSON with a request id, and URLs with their tokens blanked out.
 
 Imported by gunicorn's master process too (deploy/gunicorn.conf.py), so it imports no Flask
-app and no metrics library at module level.
+app and no metrics library at module level (the metrics folder must be set first).
 """
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from gunicorn.glogging import Logger as GunicornBaseLogger
 
 # Query parameters that carry a credential or a one-time value: never written to a log.
 SECRET_PARAMS = frozenset({
@@ -45,7 +48,8 @@ def current_request_id() -> str | None:
     flask = sys.modules.get("flask")
     if flask is None or not flask.has_request_context():
         return None
-    return flask.g.get("request_id")
+    value = flask.g.get("request_id")
+    return str(value) if value else None
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,7 +57,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Render a record as a JSON line."""
-        entry = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc)
                     .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(),
@@ -96,16 +100,11 @@ def configure(fmt: str = "json", level: str = "info") -> None:
     root.addHandler(handler)
 
 
-try:  # gunicorn is only there when serving; the rest of this module works without it
-    from gunicorn.glogging import Logger as _GunicornLogger
-except ImportError:  # pragma: no cover
-    _GunicornLogger = object  # type: ignore[assignment,misc]
-
-
-class GunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
+class GunicornLogger(GunicornBaseLogger):  # type: ignore[misc]
     """Gunicorn's logger writing access lines as JSON, with tokens blanked out of URLs."""
 
-    def access(self, resp, req, environ, request_time) -> None:
+    def access(self, resp: Any, req: Any, environ: dict[str, Any],
+               request_time: timedelta) -> None:
         """One JSON line per request (no token, hint or invite in the path or referrer)."""
         if not self.access_log_enabled:
             return

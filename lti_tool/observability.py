@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -24,6 +25,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ops", __name__)
@@ -93,13 +95,13 @@ def note_launch_refused(code: str) -> None:
 
 # -- probes --------------------------------------------------------------------------------
 @bp.get("/healthz")
-def healthz():
+def healthz() -> dict[str, str]:
     """Liveness: the process answers. Checks nothing else, so a database outage restarts nothing."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> tuple[dict[str, object], int]:
     """Readiness: the database answers, the signing keys load and the content library loaded."""
     checks = {"database": _check_database(), "keys": _check_keys(), "content": _check_content()}
     ready = all(value == "ok" for value in checks.values())
@@ -147,7 +149,7 @@ def _check_content() -> str:
 
 # -- metrics -------------------------------------------------------------------------------
 @bp.get("/metrics")
-def metrics():
+def metrics() -> Response:
     """Prometheus text format: this process (or every gunicorn worker) and the grade outbox."""
     token = current_app.config.get("METRICS_TOKEN")
     if token:
@@ -158,7 +160,7 @@ def metrics():
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
     outbox = CollectorRegistry()
@@ -171,10 +173,10 @@ def metrics():
 class _OutboxCollector:
     """Grade backlog figures read from the database at scrape time (every process agrees)."""
 
-    def __init__(self, session_factory) -> None:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         """Queued scores, the age of the oldest, and scores the VLE refused for good."""
         from .models.grades import DeliveryStatus, GradeDelivery
 
@@ -206,7 +208,7 @@ class _OutboxCollector:
                                 value=failed or 0)
 
 
-def worker_pass(report, database_up: bool) -> None:
+def worker_pass(report: object | None, database_up: bool) -> None:
     """Record one pass of the grades worker: its heartbeat and what happened to each score."""
     WORKER_HEARTBEAT.set(time.time())
     WORKER_DATABASE_UP.set(1 if database_up else 0)

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from ..db import get_session
 from ..registrations import RegistrationError, get_platform
 from . import audit
+from .evidence import evidence_text
 from .retention import purge
 from .settings import RetentionPolicy, SettingError, research_key
 from .subjects import ErasureRefused, PersonNotFound, erase_person, export_person
@@ -44,9 +45,11 @@ def _policy() -> RetentionPolicy:
               help="Registration id (`lti-tool platform list`).")
 @click.option("--user", "sub", required=True, help="The person's `sub` on that platform.")
 @click.option("--output", type=click.File("w"), default="-", show_default=True,
-              help="Where to write the JSON.")
+              help="Where to write it.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json",
+              show_default=True, help="JSON (machine-readable) or a plain-text record.")
 @with_appcontext
-def data_export(platform_ref: str, sub: str, output) -> None:
+def data_export(platform_ref: str, sub: str, output, fmt: str) -> None:
     """Everything the tool holds about one person, as JSON (a subject access request)."""
     session = get_session()
     registration = _registration(session, platform_ref)
@@ -60,8 +63,11 @@ def data_export(platform_ref: str, sub: str, output) -> None:
                  else f"registration {registration.id} (class list only)",
                  {"rows": {k: len(v) for k, v in document["tables"].items()}})
     session.commit()
-    json.dump(document, output, indent=2, sort_keys=True, ensure_ascii=False)
-    output.write("\n")
+    if fmt == "text":
+        output.write(evidence_text(document) + "\n")
+    else:
+        json.dump(document, output, indent=2, sort_keys=True, ensure_ascii=False)
+        output.write("\n")
     rows = sum(len(v) for v in document["tables"].values())
     click.echo(f"Exported {rows} row(s) from {sum(1 for v in document['tables'].values() if v)}"
                " table(s).", err=True)

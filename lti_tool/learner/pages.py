@@ -40,8 +40,10 @@ def activity_title(activity: Any, number: int | None = None) -> str:
 
 def answered_steps(module: Module, attempt: Attempt) -> set[int]:
     """Indexes of the steps the attempt has answered (pages count once reached)."""
+    def page(i: int) -> bool:
+        return not answers.is_rating(module, i) and answers.activity_at(module, i) is None
     return {i for i in range(answers.step_count(module))
-            if answers.is_answered(attempt, module, i)}
+            if answers.is_answered(attempt, module, i) and (i <= attempt.position or not page(i))}
 
 
 _TABLE = re.compile(r"<table\b(.*?)</table>", re.S)

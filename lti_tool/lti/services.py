@@ -23,6 +23,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from .constants import Claim, full_role_uri
+from .copies import inherit_copied_setup
 from .errors import LtiError
 from .floods import failure_worth_storing
 
@@ -44,6 +45,9 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
     if context_id is not None:
         _upsert_membership(session, context_id, user_id, roles)
         link = _upsert_resource_link(session, context_id, claims)
+        if link is not None:
+            # A copied course's new link takes its source's module (no SQL once set up).
+            inherit_copied_setup(session, deployment.id, link)
     launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id, user_id=user_id,
                     context_id=context_id, resource_link_id=link.id if link else None,
                     message_type=claims[Claim.MESSAGE_TYPE.value], roles=roles,
@@ -69,7 +73,7 @@ def _upsert(session: Session, model: type, key: dict, always: dict, when_sent: d
     statement = (insert(model).values(**key, **always, **sent)
                  .on_conflict_do_update(index_elements=list(key), set_=changes)
                  .returning(*(returning or (model.id,))))
-    return session.execute(statement).one()
+    return session.connection().execute(statement).one()  # Core: the ORM adds nothing here
 
 
 def clean_text(value: object, limit: int) -> str | None:

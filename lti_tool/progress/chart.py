@@ -117,8 +117,10 @@ def profile_chart_svg(profile: Profile, by: str = "element", *, id_prefix: str |
         y += GROUP_H
     height = y + PAD
     axis = [  # the scale, with where Capable and Proficient start
-        *(_text(_x(t), PAD + 14, f"{t}%", size=15, fill=MUTED, anchor="middle" if 0 < t < 100 else
-                ("start" if t == 0 else "end")) for t in (0, CAPABLE_FROM, PROFICIENT_FROM, 100)),
+        # 100% sits just past the track's end, where it cannot crowd the 80% beside it.
+        *(_text(_x(t) + (4 if t == 100 else 0), PAD + 14, f"{t}%", size=15, fill=MUTED,
+                anchor="middle" if 0 < t < 100 else "start")
+          for t in (0, CAPABLE_FROM, PROFICIENT_FROM, 100)),
     ]
     return "".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" class="profile-chart" viewBox="0 0 {WIDTH} {height}" '

@@ -47,15 +47,20 @@
       button.addEventListener("click", function () { window.print(); });
     });
   }
-  // Forms that change something hard to undo ask first; the text is on the form itself.
-  function confirmations() {
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
-      });
+  // The picker's button says how many modules it adds ("Add 2 modules").
+  function countButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-count-label]"), function (button) {
+      var form = button.form;
+      var forms = button.getAttribute("data-count-label").split("|");
+      function update() {
+        var n = form.querySelectorAll("input[name=module]:checked").length;
+        if (n) { button.textContent = forms[n === 1 ? 0 : 1].replace("{n}", n); }
+      }
+      form.addEventListener("change", update);
+      update();
     });
   }
-  function init() { focusTarget(); printButtons(); confirmations(); }
+  function init() { focusTarget(); printButtons(); countButtons(); }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 }());
 

@@ -7,6 +7,7 @@ announce it, and axe-core stays at zero on every page.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -30,7 +31,15 @@ class Walk:
 
     def check(self, where: str, axe: bool = True) -> None:
         """Record the page's width past 375 px and its axe violations."""
+        self.page.wait_for_load_state()  # the stylesheet is in: measure the page as shown
         self.seen.append(where)
+        shots = os.environ.get("LTI_TOOL_SCREENSHOTS")  # a folder: keep pictures for reviews
+        if shots:
+            name = re.sub(r"\W+", "-", where)
+            self.page.screenshot(path=f"{shots}/{len(self.seen):02d}-{name}-375.png", full_page=True)
+            self.page.set_viewport_size({"width": 1280, "height": 900})
+            self.page.screenshot(path=f"{shots}/{len(self.seen):02d}-{name}-1280.png", full_page=True)
+            self.page.set_viewport_size(PHONE)
         width = self.page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             # Name the widest elements, so a failure says what to fix.
@@ -155,6 +164,12 @@ def test_a_student_and_a_lecturer_on_a_phone(browser, live_server, database_url)
     page.get_by_role("button", name="Launch as lecturer").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("lecturer view")
     walk.check("lecturer landing")
+    expect(page.locator(".glance")).to_contain_text("1 waiting for marking")
+    lecturer_id = re.search(r"/launch/([\w-]+)", page.url).group(1)
+    page.goto(f"{live_server}/l/{lecturer_id}/choose")  # the module picker
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    walk.check("picker")
+    page.go_back()
     page.locator("a[href$='/link']").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Class view: Online safeguarding")
     walk.check("class view")
@@ -162,6 +177,7 @@ def test_a_student_and_a_lecturer_on_a_phone(browser, live_server, database_url)
     expect(row.locator("th")).to_contain_text("Waiting for marking")  # beside the name
     expect(row.locator("td").first).to_contain_text("1 of 1 module")
     page.locator("a[href*='/students/']").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sam Okafor")
     walk.check("student")
     page.goto(f"{live_server}/c/{launch_id}/marking")  # a student's launch: refused politely
     walk.check("refused", axe=False)
@@ -170,11 +186,47 @@ def test_a_student_and_a_lecturer_on_a_phone(browser, live_server, database_url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Mark Sam Okafor's reflection")
     walk.check("mark")
     page.get_by_role("link", name="Marking queue").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Marking queue")
+    page.wait_for_load_state()
     walk.check("marking queue")
     page.goto(f"{live_server}/sandbox/gradebook")
     walk.check("sandbox gradebook")
     page.goto(f"{live_server}/no/such/page")
     walk.check("not found")
+    context.close()
+    assert walk.too_wide == {}
+    assert walk.violations == {}
+
+
+def test_the_admin_console_on_a_phone(browser, live_server, database_url):
+    if database_url.startswith("postgresql"):
+        pytest.skip("browser tests run once, on SQLite")
+    from .test_admin_a11y import EMAIL, PASSWORD, seed
+
+    reg_id = seed(database_url)
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    walk = Walk(page)
+    page.goto(f"{live_server}/admin/")
+    walk.check("login")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+    walk.check("overview")
+    for name, path in (("registrations", "/admin/registrations"),
+                       ("registration", f"/admin/registrations/{reg_id}"),
+                       ("values", "/admin/values"), ("links", "/admin/registration-links"),
+                       ("keys", "/admin/keys"), ("failures", "/admin/failures"),
+                       ("grades", "/admin/grades")):
+        page.goto(live_server + path)
+        walk.check(name)
+    # Rotating keys asks first: the button is inside a disclosure that says what happens.
+    page.goto(f"{live_server}/admin/keys")
+    rotate = page.get_by_role("button", name="Rotate: make a new signing key")
+    expect(rotate).to_be_hidden()
+    page.get_by_text("Rotate the signing key…").click()
+    expect(rotate).to_be_visible()
     context.close()
     assert walk.too_wide == {}
     assert walk.violations == {}

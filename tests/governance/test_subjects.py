@@ -77,6 +77,12 @@ def test_export_holds_exactly_one_learners_data_from_every_table(course, runner,
     lecturer = _export(runner, registration_id, "3")["tables"]
     assert [e["action"] for e in lecturer["audit_event"]] == ["marks.save"]
     assert [m["comment"] for m in lecturer["reflection_mark"]] == [COMMENT]
+    # The same data as a readable record.
+    record = runner.invoke(["data", "export", "--platform", str(registration_id), "--user",
+                            "5", "--format", "text"])
+    assert record.exit_code == 0, record.output
+    assert "Who they are to the tool [lti_user]: 1" in record.stdout
+    assert f"email: {SALLY['email']}" in record.stdout and COMMENT in record.stdout
     # Nobody else's data: not Sam's, not the lecturer's.
     text = json.dumps(document)
     for other in ("Sam Student", "student1@example.com", "Sam-reflects", "Tina Teacher",

@@ -12,7 +12,7 @@ from lti_tool.content.order import shuffled
 from lti_tool.models import Attempt
 
 from ..forms import forms
-from ..player import answer, begin, step_fields, submit, take_all
+from ..player import answer, begin, submit, take_all
 
 CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 

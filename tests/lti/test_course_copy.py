@@ -25,7 +25,7 @@ def launch(client, moodle, shape="student_launch", *, context="2", link="1", cus
         return claims
     response, _, _ = moodle.launch(client, shape, mutate=mutate, login_hint=sub or "4")
     assert response.status_code == 303, response.get_data(as_text=True)
-    return response.headers["Location"].rsplit("/", 1)[1]
+    return response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
 
 
 def set_up_original(app, moodle) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -102,6 +102,7 @@ def test_fuzzed_signed_claims_never_give_a_server_error(app, moodle, changes, dr
         claims.update(changes)
     response = signed_launch(client, moodle, mutate)
     assert response.status_code in (303, 400, 403, 413), response.status_code
+    event(f"launch answered {response.status_code}")  # the mix: --hypothesis-show-statistics
     follow(client, response)
 
 
