@@ -27,8 +27,11 @@ demo: install
 	@echo "  or administrator (an LTI launch with the VLE's admin role)."
 	@echo "  The admin console is http://$(HOST):$(PORT)/admin/ : first make an account with"
 	@echo "  $(BIN)/lti-tool admin create-user you@example.ac.uk   (other commands: $(BIN)/lti-tool --help)"
-	@echo "  Stop it with Ctrl+C."
+	@echo "  Grades go to the sandbox gradebook through the grade worker, started beside the server."
+	@echo "  Stop both with Ctrl+C."
 	@echo
+	$(DEMO_ENV) $(BIN)/lti-tool grades work & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/lti-tool run --host $(HOST) --port $(PORT) --with-threads
 
 test: install

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -42,8 +44,9 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     observability.init_app(app)
     security.init_app(app)
+    zone = os.environ.get("LTI_TOOL_TIME_ZONE", "Europe/London")
     app.jinja_env.filters.update(points=numbers.points, percent=numbers.percent,
-                                 share=numbers.share)
+                                 share=numbers.share, when=lambda v: numbers.when(v, zone))
     app.register_blueprint(main_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)

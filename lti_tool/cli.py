@@ -282,6 +282,8 @@ def platform_show(registration: str) -> None:
                          ("auth token URL", row.auth_token_url),
                          ("key set URL", row.key_set_url),
                          ("auth audience", row.auth_audience or "-"),
+                         ("LTI 1.1 key", row.lti1p1_key or "-"),
+                         ("LTI 1.1 secret", "set" if row.lti1p1_secret else "-"),
                          ("auto-approve deployments", row.auto_approve_deployments),
                          ("enabled", row.enabled)):
         click.echo(f"{label:>25}: {value}")

@@ -1,4 +1,4 @@
-"""Numbers as people read them, the same on every page: one helper for points, one for percents.
+"""Numbers and times as people read them, the same on every page: points, percents, times.
 
 Only what is shown is rounded; stored scores, the CSV and the score sent to the VLE keep their
 full precision.
@@ -7,7 +7,9 @@ full precision.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 # Float sums of exact fractions (thirds, sixths) can land a hair under a whole number.
 EPSILON = 1e-9
@@ -39,3 +41,13 @@ def percent(value: float | None) -> str:
 def share(part: float, whole: float) -> str:
     """``part`` of ``whole`` as a percent label ('–' when the whole is 0)."""
     return percent(100.0 * part / whole) if whole else "–"
+
+
+def when(value: datetime | None, zone: str = "Europe/London") -> str:
+    """A stored UTC time as people in the tool's time zone read it: '1 Dec 2026, 09:05 GMT'."""
+    if value is None:
+        return "–"
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; they are UTC
+        value = value.replace(tzinfo=timezone.utc)
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"

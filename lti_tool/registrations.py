@@ -89,8 +89,10 @@ def update_platform(session: Session, row: Registration, *, name: str | None = N
                     issuer: str | None = None, client_id: str | None = None,
                     auth_login_url: str | None = None, auth_token_url: str | None = None,
                     key_set_url: str | None = None,
-                    auth_audience: str | None = None) -> Registration:
-    """Change a registration's details; None leaves a field as it is, "" clears the audience."""
+                    auth_audience: str | None = None, lti1p1_key: str | None = None,
+                    lti1p1_secret: str | None = None) -> Registration:
+    """Change a registration's details; None leaves a field as it is, "" clears the audience
+    (and the LTI 1.1 key or secret)."""
     new_issuer = _check_text("issuer", issuer, MAX_ID) if issuer else row.issuer
     new_client = _check_text("client id", client_id, MAX_ID) if client_id else row.client_id
     if (new_issuer, new_client) != (row.issuer, row.client_id):
@@ -108,6 +110,10 @@ def update_platform(session: Session, row: Registration, *, name: str | None = N
             setattr(row, field, _check_url(label, value))
     if auth_audience is not None:
         row.auth_audience = _check_text("auth audience", auth_audience, MAX_URL) or None
+    if lti1p1_key is not None:
+        row.lti1p1_key = _check_text("LTI 1.1 key", lti1p1_key, 255) or None
+    if lti1p1_secret is not None:
+        row.lti1p1_secret = _check_text("LTI 1.1 secret", lti1p1_secret, 255) or None
     row.issuer, row.client_id = new_issuer, new_client
     session.flush()
     return row

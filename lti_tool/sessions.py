@@ -21,6 +21,11 @@ class IframeSessionInterface(SecureCookieSessionInterface):
         """Secure whenever the request came over https (directly or via the proxy)."""
         return request.is_secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
 
+    def get_cookie_partitioned(self, app: Flask) -> bool:
+        """Partitioned (CHIPS) with SameSite=None: kept per VLE where third-party cookies are
+        blocked, instead of being refused."""
+        return request.is_secure
+
 
 def init_app(app: Flask) -> None:
     """Install the iframe-friendly session interface."""

@@ -24,3 +24,13 @@ def test_percent_is_rounded_down_to_a_whole_number(value, shown):
 
 def test_share_of_a_whole():
     assert share(2, 3) == "66%" and share(1, 0) == "–"
+
+
+def test_times_read_in_the_tools_time_zone():
+    from datetime import datetime, timezone
+
+    from lti_tool.numbers import when
+
+    assert when(datetime(2026, 12, 1, 9, 5)) == "1 Dec 2026, 09:05 GMT"  # naive: stored UTC
+    assert when(datetime(2026, 7, 1, 9, 5, tzinfo=timezone.utc)) == "1 Jul 2026, 10:05 BST"
+    assert when(None) == "–"

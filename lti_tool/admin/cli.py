@@ -189,16 +189,23 @@ def _admin(db, email: str):
               help="Whether new deployment ids are let in without approval.")
 @click.option("--enable/--disable", "enabled", default=None,
               help="Let the registration's launches in, or refuse them all.")
+@click.option("--lti1p1-key", default=None,
+              help='The LTI 1.1 consumer key this platform used for the tool; "" removes it.')
+@click.option("--lti1p1-secret", default=None,
+              help='The LTI 1.1 shared secret, to verify the lti1p1 migration claim; "" '
+                   "removes it.")
 @with_appcontext
 def platform_set(registration: str, name, issuer, client_id, auth_login_url, auth_token_url,
-                 key_set_url, auth_audience, auto_approve_deployments, enabled) -> None:
+                 key_set_url, auth_audience, auto_approve_deployments, enabled,
+                 lti1p1_key, lti1p1_secret) -> None:
     """Change a registration's details or switches (only the options given)."""
     db = get_session()
     try:
         row = regs.get_platform(db, registration)
         regs.update_platform(db, row, name=name, issuer=issuer, client_id=client_id,
                              auth_login_url=auth_login_url, auth_token_url=auth_token_url,
-                             key_set_url=key_set_url, auth_audience=auth_audience)
+                             key_set_url=key_set_url, auth_audience=auth_audience,
+                             lti1p1_key=lti1p1_key, lti1p1_secret=lti1p1_secret)
         if auto_approve_deployments is not None:
             regs.set_auto_approve(db, row, auto_approve_deployments)
         if enabled is not None:
@@ -209,7 +216,10 @@ def platform_set(registration: str, name, issuer, client_id, auth_login_url, aut
     db.commit()
     click.echo(f"Registration {row.id}: {row.name} ({row.issuer}, client {row.client_id}); "
                f"{'enabled' if row.enabled else 'disabled'}; new deployments "
-               f"{'let in' if row.auto_approve_deployments else 'wait for approval'}.")
+               f"{'let in' if row.auto_approve_deployments else 'wait for approval'}"
+               + (f"; LTI 1.1 key {row.lti1p1_key}, secret "
+                  f"{'set' if row.lti1p1_secret else 'not set'}" if row.lti1p1_key else "")
+               + ".")
 
 
 @click.command("register-links")

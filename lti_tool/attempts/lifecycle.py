@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -185,3 +185,10 @@ def reach(session: Session, attempt: Attempt, index: int) -> bool:
     if result.rowcount:  # type: ignore[attr-defined]
         set_committed_value(attempt, "position", index)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def link_usage(session: Session, link_id: int) -> tuple[int, int]:
+    """(attempts, students) through a link: what changing its module would leave behind."""
+    row = session.execute(select(func.count(Attempt.id), func.count(func.distinct(Attempt.user_id)))
+                          .where(Attempt.resource_link_id == link_id)).one()
+    return int(row[0]), int(row[1])

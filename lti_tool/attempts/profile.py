@@ -85,13 +85,16 @@ STORED_COLUMNS = (Attempt.id, Attempt.user_id, Attempt.resource_link_id, Attempt
                   Attempt.percent, Attempt.pending_manual, Attempt.element_points)
 
 
-def stored_attempts(session: Session, link_ids: Collection[int]) -> list[Row]:
-    """Every attempt through the links as rows of STORED_COLUMNS, oldest first (one query)."""
+def stored_attempts(session: Session, link_ids: Collection[int],
+                    user_id: int | None = None) -> list[Row]:
+    """Every attempt through the links (or one user's) as rows of STORED_COLUMNS, oldest
+    first (one query)."""
     if not link_ids:
         return []
-    return list(session.execute(
-        select(*STORED_COLUMNS).where(Attempt.resource_link_id.in_(link_ids))
-        .order_by(Attempt.created_at, Attempt.id)))
+    query = select(*STORED_COLUMNS).where(Attempt.resource_link_id.in_(link_ids))
+    if user_id is not None:
+        query = query.where(Attempt.user_id == user_id)
+    return list(session.execute(query.order_by(Attempt.created_at, Attempt.id)))
 
 
 def unmarked_answers(session: Session, library: Library, link_ids: Collection[int],

@@ -338,6 +338,17 @@ def attempt_rows(library: Library, attempts: list[Attempt]) -> list[AttemptRow]:
     return rows
 
 
+def one_student(session: Session, library: Library, scope: ClassScope,
+                user: LtiUser) -> Student:
+    """One person's class-view row (mastery, completion, last activity), without the class."""
+    rows = stored_attempts(session, scope.link_ids, user.id)
+    student = Student(user.sub, user, _name(user.name, user.given_name, user.family_name,
+                                            user.sub), user.email, "")
+    _fill(library, scope, student, {user.id: rows}, {},
+          unmarked_answers(session, library, scope.link_ids, rows), {})
+    return student
+
+
 def find_student(students: list[Student], user_id: int) -> Student | None:
     """The class-view row of a user who launched, or None if they are not in this class."""
     return next((s for s in students if s.user is not None and s.user.id == user_id), None)

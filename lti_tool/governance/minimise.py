@@ -2,8 +2,10 @@
 
 Everything the tool needs about the person, course and link is copied into their own rows by
 `record_launch`; `launch.claims` is read afterwards only for the landing page's return URL
-and the deep linking settings. Names, emails, `lis` student numbers, custom parameters
-(which platforms fill with usernames and emails on request) and mentor scopes are dropped.
+and the deep linking settings, the submission review's `for_user` id and a mentor's
+`role_scope_mentor` (platform user ids, as `lti_user.sub`: the pages after the launch read
+them). Names, emails, `lis` student numbers and custom parameters (which platforms fill with
+usernames and emails on request) are dropped.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ KEPT = (
     LTI + "deployment_id",
     LTI + "target_link_uri",
     "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings",
+    LTI + "role_scope_mentor",  # which students a mentor may watch (lti_tool.learner.mentoring)
 )
 # Claims kept in part: only these members (ids and titles, never a person's data).
 PARTLY_KEPT = {
     LTI + "context": ("id", "label", "title", "type"),
     LTI + "resource_link": ("id", "title"),
     LTI + "launch_presentation": ("return_url", "document_target", "locale"),
+    LTI + "for_user": ("user_id",),  # whose attempt a submission review opens
 }
 
 

@@ -50,7 +50,8 @@ KEPT = "kept under the pseudonym (figures stay honest)"
 
 HOLDINGS: dict[str, str | dict[str, str]] = {
     "lti_user": {"id": KEPT, "sub": PSEUDONYM, "name": CLEARED, "given_name": CLEARED,
-                 "family_name": CLEARED, "email": CLEARED, "last_launch_at": KEPT,
+                 "family_name": CLEARED, "email": CLEARED, "lti1p1_user_id": CLEARED,
+                 "last_launch_at": KEPT,
                  "created_at": KEPT},
     "membership": {"user_id": KEPT, "roles": KEPT, "updated_at": KEPT, "created_at": KEPT},
     "launch": DELETED,
@@ -230,6 +231,7 @@ def erase_person(session: Session, registration: Registration, sub: str, *, libr
         report.pseudonym = pseudonym
         user.sub, user.name, user.given_name, user.family_name, user.email = (
             pseudonym, None, None, None, None)
+        user.lti1p1_user_id = None
         report.add("lti_user", "pseudonymised", 1)
     gone = session.execute(delete(RosterMember).where(
         RosterMember.user_sub == sub, RosterMember.context_id.in_(contexts)))

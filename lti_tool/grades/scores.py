@@ -9,6 +9,7 @@ Functions flush; the caller commits.
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..attempts.settings import LinkSettings, counted_attempt, link_settings
 from ..content import Library, Module, ModuleNotFound
 from ..lti import roles
+from ..lti.constants import SUBMISSION_REVIEW
 from ..models import Attempt, Launch, ResourceLink
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery
@@ -172,4 +174,5 @@ def _lineitem_spec(link: ResourceLink, attempt: Attempt, module: Module | None, 
     """The line item to create if the platform named none: like deep linking's."""
     label = link.title or (module.title if module is not None else attempt.module_id)
     return {"scoreMaximum": maximum, "label": label[:500], "resourceId": attempt.module_id,
-            "tag": tag or "", "resourceLinkId": link.resource_link_id}
+            "tag": tag or "", "resourceLinkId": link.resource_link_id,
+            "submissionReview": copy.deepcopy(SUBMISSION_REVIEW)}

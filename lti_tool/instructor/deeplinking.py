@@ -6,6 +6,7 @@ are exactly those `attempts.settings.link_settings` reads back on every launch o
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import secrets
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from ..content import Library, Module
 from ..content.frameworks import DCS, Framework
 from ..keys import Keyring
-from ..lti.constants import LTI_VERSION, Claim, MessageType
+from ..lti.constants import LTI_VERSION, SUBMISSION_REVIEW, Claim, MessageType
 from ..models import DeepLinkResponse, Launch, ResourceLink
 
 log = logging.getLogger(__name__)
@@ -338,7 +339,7 @@ def content_item(choice: Choice, card: ModuleCard, launch_url: str) -> dict:
         "custom": choice.custom(),
         "lineItem": {"scoreMaximum": _json_number(choice.max_points),
                      "label": card.module.title, "resourceId": card.module.id,
-                     "tag": card.tag},
+                     "tag": card.tag, "submissionReview": copy.deepcopy(SUBMISSION_REVIEW)},
     }
 
 

@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 
+from ..attempts import lifecycle
 from ..attempts.settings import link_settings
 from ..content import ModuleNotFound
 from ..db import get_session
@@ -92,8 +93,10 @@ def pick(launch_id: str):
     shown = dl.filter_cards(all_cards, domain, element)
     # Modules already ticked stay on the form even when the filter hides them.
     listed = shown + [c for c in all_cards if c.module.id in chosen and c not in shown]
+    # Changing an activity's module after students have started it: say what happens first.
+    usage = (0, 0) if deep else lifecycle.link_usage(get_session(), launch.resource_link.id)
     return render_template(
-        "instructor/picker.html", launch=launch, deep=deep, multiple=multiple,
+        "instructor/picker.html", launch=launch, deep=deep, multiple=multiple, usage=usage,
         framework=framework, domain=domain, element=element, cards=listed,
         shown_count=len(shown), total=len(all_cards), chosen=chosen, values=values,
         errors=errors, counting=dl.COUNTING, marking=dl.MARKING,

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("learner", __name__, url_prefix="/l/<launch_id>")
 
-from . import routes  # noqa: E402,F401  (routes register on bp)
+from . import mentor, routes  # noqa: E402,F401  (routes register on bp)

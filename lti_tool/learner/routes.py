@@ -50,8 +50,10 @@ def _stale(launch, error: StaleAttempt):
 
 
 def _mentor_notice(launch, status: int = 200):
-    """Mentors and observers watch; they get no attempt and no score of their own."""
-    return render_template("learner/mentor.html", launch=launch), status
+    """Mentors and observers watch (their mentees' progress); no attempt or score of their own."""
+    from .mentor import mentor_notice
+
+    return mentor_notice(launch, status)
 
 
 @bp.get("/")

@@ -43,12 +43,13 @@ from .constants import LTI_VERSION, Claim, MessageType
 from .errors import LtiError
 from .floods import PENDING_PER_REGISTRATION, room_for_pending
 from .keysets import REFETCH_INTERVAL, KeysetUnavailable, read_jwks
+from .storage import StateInPlatformStorage, storage_target
 
 log = logging.getLogger(__name__)
 
 STATE_COOKIE_PREFIX = "lti1p3"
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint",
-                "lti_deployment_id", "client_id", "lti_new_window")
+                "lti_deployment_id", "client_id", "lti_new_window", "lti_storage_target")
 
 
 # -- registrations as pylti1p3 sees them ---------------------------------------------------
@@ -149,6 +150,8 @@ class LoginRedirect:
     state: str
     cookie_name: str
     cookie_max_age: int
+    nonce: str = ""
+    storage_target: str | None = None  # the platform's frame to store state and nonce in
 
 
 MAX_PARAM_LENGTH = 1000
@@ -190,12 +193,14 @@ def begin_login(session: Session, params: t.Mapping[str, str],
     if not row.enabled:
         raise LtiError("platform_disabled", f"registration {row.id} is disabled", **context)
 
+    frame = storage_target(params, context)
     state = "state-" + secrets.token_urlsafe(24)
     nonce = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(LoginState(state=state, nonce=nonce, issuer=row.issuer,
                            client_id=row.client_id, target_link_uri=target,
-                           expires_at=now + timedelta(seconds=settings.state_ttl)))
+                           expires_at=now + timedelta(seconds=settings.state_ttl),
+                           storage_target=frame))
     _purge_old_states(session, now)
     auth = {
         "scope": "openid", "response_type": "id_token", "response_mode": "form_post",
@@ -207,7 +212,7 @@ def begin_login(session: Session, params: t.Mapping[str, str],
     separator = "&" if "?" in row.auth_login_url else "?"
     return LoginRedirect(url=row.auth_login_url + separator + urlencode(auth), state=state,
                          cookie_name=f"{STATE_COOKIE_PREFIX}-{state}",
-                         cookie_max_age=settings.state_ttl)
+                         cookie_max_age=settings.state_ttl, nonce=nonce, storage_target=frame)
 
 
 # Old logins go in a bounded sweep at most once a minute per process, not on every login.
@@ -240,7 +245,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
 
     def __init__(self, session: Session, settings: LaunchSettings,
                  form: t.Mapping[str, str], cookies: t.Mapping[str, str],
-                 http: requests.Session | None = None) -> None:
+                 http: requests.Session | None = None,
+                 state_checked_in_storage: bool = False) -> None:
         request = FlaskRequest(cookies=cookies, session={}, request_data=dict(form) or {"": ""},
                                request_is_secure=settings.base_url.startswith("https"))
         super().__init__(request, DbToolConf(session),
@@ -251,6 +257,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.settings = settings
         self.form = form
         self.cookies = cookies
+        # True only once the browser read this state back from the platform's storage and the
+        # tool's own page resubmitted the launch (lti_tool.lti.storage checks that).
+        self.state_checked_in_storage = state_checked_in_storage
         self.login: LoginState | None = None
         self.registration_row: Registration | None = None
         self.deployment_row: Deployment | None = None
@@ -305,10 +314,14 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if login.expires_at < utcnow():
             raise LtiError("expired_state", f"state {state[:16]}… expired at {login.expires_at}",
                            issuer=login.issuer, client_id=login.client_id)
-        if self.cookies.get(f"{STATE_COOKIE_PREFIX}-{state}") != state:
-            raise LtiError("missing_state", "state cookie absent or different",
-                           issuer=login.issuer, client_id=login.client_id)
         self.login = login
+        if self.cookies.get(f"{STATE_COOKIE_PREFIX}-{state}") != state:
+            if login.storage_target is None:
+                raise LtiError("missing_state", "state cookie absent or different",
+                               issuer=login.issuer, client_id=login.client_id)
+            if not self.state_checked_in_storage:
+                # Nothing is consumed yet: the browser proves the state from platform storage.
+                raise StateInPlatformStorage(login)
         return self
 
     def validate_jwt_format(self):

@@ -169,12 +169,21 @@ CLAIMS: dict[str, Check] = {
          "accept_copy_advice": flag, "accept_unsigned": flag, "can_confirm": flag,
          "title": text(), "text": text(10000), "data": text(10000)},
         required=("deep_link_return_url",)),
+    Claim.FOR_USER.value: obj({"user_id": text(ID, empty=False), "person_sourcedid": text(),
+                               "given_name": text(), "family_name": text(), "name": text(),
+                               "email": text(), "roles": STRINGS}, required=("user_id",)),
+    Claim.ROLE_SCOPE_MENTOR.value: many(text(ID, empty=False), 1000),
+    Claim.LTI1P1.value: obj({"user_id": text(ID), "oauth_consumer_key": text(ID),
+                             "oauth_consumer_key_sign": text(ID), "resource_link_id": text(ID)}),
 }
 REQUIRED = ("iss", "aud", "sub", "iat", "exp", "nonce", Claim.MESSAGE_TYPE.value,
             Claim.VERSION.value, Claim.DEPLOYMENT_ID.value, Claim.ROLES.value)
 BY_MESSAGE = {
     "LtiResourceLinkRequest": (Claim.RESOURCE_LINK.value,),
     "LtiDeepLinkingRequest": (Claim.DEEP_LINKING_SETTINGS.value,),
+    # pylti1p3's validator also wants the AGS claim's `lineitem`; these name the page to show.
+    "LtiSubmissionReviewRequest": (Claim.RESOURCE_LINK.value, Claim.FOR_USER.value,
+                                   Claim.AGS_ENDPOINT.value),
 }
 
 

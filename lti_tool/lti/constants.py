@@ -25,6 +25,12 @@ class Claim(str, enum.Enum):
     DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
     DL_CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
     DL_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
+    # Submission review: whose work the lecturer asked to see (user_id is the platform's sub).
+    FOR_USER = "https://purl.imsglobal.org/spec/lti/claim/for_user"
+    # The subs of the people a mentor (observer, parent) watches.
+    ROLE_SCOPE_MENTOR = "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"
+    # A platform migrating from LTI 1.1: the person's 1.1 user_id, signed with the 1.1 secret.
+    LTI1P1 = "https://purl.imsglobal.org/spec/lti/claim/lti1p1"
 
 
 class MessageType(str, enum.Enum):
@@ -34,6 +40,8 @@ class MessageType(str, enum.Enum):
     DEEP_LINKING = "LtiDeepLinkingRequest"
     # A person asks what the tool holds about them (lti_tool/governance/privacy).
     DATA_PRIVACY = "LtiDataPrivacyLaunchRequest"
+    # A lecturer clicks a grade in the gradebook (AGS submission review).
+    SUBMISSION_REVIEW = "LtiSubmissionReviewRequest"
 
 
 # Assignment and Grade Services: scopes and media types, shared by the tool and the sandbox.
@@ -43,6 +51,11 @@ SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+# A line item's offer of submission review (AGS 2.0 / LTI Submission Review 1.0): the platform
+# may launch an LtiSubmissionReviewRequest through the link for any of these activityProgress
+# values (the class view's drill-down shows attempts in progress too).
+SUBMISSION_REVIEW = {"reviewableStatus": ["Started", "InProgress", "Submitted", "Completed"],
+                     "label": "Open in the class view"}
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"

@@ -20,12 +20,13 @@ from ..db import get_session
 from ..extensions import csrf
 from ..keys import Keyring, KeyringError
 from ..models import Launch
-from . import bp
+from . import bp, review
 from .adapter import ToolMessageLaunch, begin_login, login_params
 from .constants import Claim, MessageType, Role, primary_role, roles_of
 from .errors import LtiError
 from .services import record_failure, record_launch
 from .settings import launch_settings
+from .storage import StateInPlatformStorage, launch_page, login_page, verify_resubmission
 
 log = logging.getLogger(__name__)
 RECENT_LAUNCHES = 10
@@ -48,7 +49,12 @@ def login():
         raise
     db.commit()
     framed = request.headers.get("Sec-Fetch-Dest") == "iframe"
-    if framed and not params.get("lti_new_window"):
+    if target.storage_target:
+        # The platform keeps state and nonce for us (no third-party cookie needed); the
+        # cookie is still set for browsers that keep it.
+        response = make_response(render_template("lti/storage.html", page=login_page(
+            target.url, target.state, target.nonce, target.storage_target)))
+    elif framed and not params.get("lti_new_window"):
         # Inside an iframe the browser may refuse our cookie; a page checks first and
         # offers a new window instead of a launch that would fail.
         response = make_response(render_template(
@@ -57,9 +63,10 @@ def login():
     else:
         response = redirect(target.url, code=302)
     secure = request.is_secure
+    # Partitioned (CHIPS): browsers that block third-party cookies keep it for this platform.
     response.set_cookie(target.cookie_name, target.state, max_age=target.cookie_max_age,
                         secure=secure, httponly=True, path="/",
-                        samesite="None" if secure else None)
+                        samesite="None" if secure else None, partitioned=secure)
     return response
 
 
@@ -72,12 +79,43 @@ def launch():
                                 cookies=request.cookies)
     try:
         message.validate()
+    except StateInPlatformStorage as pending:
+        page = launch_page(db, pending.login, request.form, current_app.config["SECRET_KEY"])
+        db.rollback()
+        log.info("launch: %s; the browser checks the platform's storage", pending)
+        return render_template("lti/storage.html", page=page)
     except LtiError as error:
         # What validation wrote (a consumed login, a pending deployment) must stay.
         db.commit()
         record_failure(db, error)
         db.commit()
         raise
+    return _started(message)
+
+
+@bp.post("/lti/launch/checked")
+@csrf.exempt
+def launch_checked():
+    """The launch again, from the tool's page once the platform's storage confirmed the state."""
+    db = get_session()
+    message = ToolMessageLaunch(db, launch_settings(), form=request.form,
+                                cookies=request.cookies, state_checked_in_storage=True)
+    try:
+        verify_resubmission(request.form, request.headers, current_app.config["SECRET_KEY"],
+                            current_app.config["BASE_URL"])
+        message.validate()
+    except LtiError as error:
+        # What validation wrote (a consumed login, a pending deployment) must stay.
+        db.commit()
+        record_failure(db, error)
+        db.commit()
+        raise
+    return _started(message)
+
+
+def _started(message: ToolMessageLaunch):
+    """Record a validated launch, start the browser session and send the user on."""
+    db = get_session()
     record = record_launch(db, message.deployment_row, message.claims)
     db.commit()
     session["user_id"] = record.user_id
@@ -99,6 +137,8 @@ def landing(launch_id: str):
     student_page = _student_page(record)
     if student_page is not None:
         return redirect(student_page)
+    if review.is_review(record):
+        return _review_page(record)
     if record.message_type == MessageType.DEEP_LINKING.value or (
             record.resource_link is not None and _needs_module(record.resource_link)):
         # Choosing content happens in the lecturer's picker (which refuses students clearly).
@@ -119,6 +159,22 @@ def _student_page(record: Launch) -> str | None:
     if record.resource_link is not None and role in (Role.LEARNER, Role.MENTOR, None):
         return url_for("learner.start", launch_id=record.id)
     return None
+
+
+def _review_page(record: Launch):
+    """A submission review by staff: the class view's drill-down of that student for the link."""
+    from ..errors import render_problem  # lti_tool.errors imports this package
+
+    student = review.reviewed_user(get_session(), record)
+    if student is None or record.resource_link is None:
+        log.info("submission review %s: user %r has not opened the tool", record.id[:8],
+                 review.reviewed_sub(record))
+        return render_problem(404, "This student has not opened the activity yet",
+                              "The tool holds no work from this student for this activity. "
+                              "Their attempts will be here once they open it from the "
+                              "course.")
+    return redirect(url_for("classview.student", launch_id=record.id, scope="link",
+                            user_id=student.id))
 
 
 def _needs_module(link) -> bool:

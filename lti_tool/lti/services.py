@@ -26,6 +26,7 @@ from .constants import Claim, full_role_uri
 from .copies import inherit_copied_setup
 from .errors import LtiError
 from .floods import failure_worth_storing
+from .lti1p1 import verified_user_id
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
     ``resource_link`` is a detached copy of what the link holds now (module and settings),
     enough to choose where the launch goes without another query.
     """
-    user_id = _upsert_user(session, deployment.registration_id, claims)
+    legacy = None
+    if claims.get(Claim.LTI1P1.value) is not None:  # the registration is in the session already
+        legacy = verified_user_id(deployment.registration, claims)
+    user_id = _upsert_user(session, deployment.registration_id, claims, legacy)
     roles = [full_role_uri(r) for r in claims.get(Claim.ROLES.value, []) if isinstance(r, str)]
     context_id = _upsert_context(session, deployment, claims)
     link = None
@@ -95,14 +99,17 @@ def record_failure(session: Session, error: LtiError) -> None:
                               deployment_id=clean_text(error.deployment_id, 500)))
 
 
-def _upsert_user(session: Session, registration_id: int, claims: dict) -> int:
-    """The user's id by registration and sub; names and email only overwrite when sent."""
+def _upsert_user(session: Session, registration_id: int, claims: dict,
+                 lti1p1_user_id: str | None = None) -> int:
+    """The user's id by registration and sub; names, email and the verified LTI 1.1 user_id
+    only overwrite when sent."""
     sub = clean_text(claims["sub"], 255) or ""
     fields = {}
     for field in ("name", "given_name", "family_name", "email"):
         value = claims.get(field)
         fields[field] = clean_text(value, 255 if field != "email" else 320) \
             if isinstance(value, str) and value else None
+    fields["lti1p1_user_id"] = clean_text(lti1p1_user_id, 255)
     return _upsert(session, LtiUser, {"registration_id": registration_id, "sub": sub},
                    {"last_launch_at": utcnow()}, fields).id
 

@@ -26,6 +26,8 @@ class LtiUser(CreatedMixin, Base):
     given_name: Mapped[str | None] = mapped_column(String(255))
     family_name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
+    # The person's user_id under the platform's LTI 1.1 tool, from a verified lti1p1 claim.
+    lti1p1_user_id: Mapped[str | None] = mapped_column(String(255))
     last_launch_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     registration: Mapped[Registration] = relationship()

@@ -33,6 +33,9 @@ class Registration(CreatedMixin, Base):
     auth_token_url: Mapped[str] = mapped_column(String(1000))
     key_set_url: Mapped[str] = mapped_column(String(1000))
     auth_audience: Mapped[str | None] = mapped_column(String(1000))
+    # The LTI 1.1 key and secret this platform used before 1.3: they check the lti1p1 claim.
+    lti1p1_key: Mapped[str | None] = mapped_column(String(255))
+    lti1p1_secret: Mapped[str | None] = mapped_column(String(255))
     auto_approve_deployments: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
 

@@ -22,6 +22,9 @@ class LoginState(CreatedMixin, Base):
     target_link_uri: Mapped[str] = mapped_column(String(1000))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+    # The platform's frame that keeps state and nonce (LTI Client Side postMessages), when
+    # the login offered one: the launch may then prove its state without a cookie.
+    storage_target: Mapped[str | None] = mapped_column(String(200))
 
 
 class PlatformKeySet(Base):

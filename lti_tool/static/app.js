@@ -77,7 +77,8 @@
     // cookies in the frame; otherwise offer a new window instead of a launch that would fail.
     var check = document.querySelector("[data-cookie-check]");
     if (check) {
-      var secure = location.protocol === "https:" ? "; SameSite=None; Secure" : "";
+      // Partitioned like the tool's own cookies, which browsers blocking third-party cookies keep.
+      var secure = location.protocol === "https:" ? "; SameSite=None; Secure; Partitioned" : "";
       document.cookie = "lti_cookie_check=1; path=/; max-age=60" + secure;
       if (document.cookie.indexOf("lti_cookie_check=1") !== -1) {
         window.location.replace(check.getAttribute("data-auth-url"));

@@ -23,8 +23,13 @@ def test_line_item_is_created_when_the_launch_named_none(app, db, ags):
     assert len(report.delivered) == 3
     [create] = [r for r in ags.requests if r.kind == "lineitem_create"]
     assert create.headers["Content-Type"] == "application/vnd.ims.lis.v2.lineitem+json"
+    # The platform may open a grade in the tool (LtiSubmissionReviewRequest), at any stage.
     assert create.json == {"scoreMaximum": 14.0, "label": "Lab LTI Activity",
-                           "resourceId": MODULE, "tag": "", "resourceLinkId": "1"}
+                           "resourceId": MODULE, "tag": "", "resourceLinkId": "1",
+                           "submissionReview": {
+                               "reviewableStatus": ["Started", "InProgress", "Submitted",
+                                                    "Completed"],
+                               "label": "Open in the class view"}}
     assert ags.count("lineitems") == 1  # looked once, created once, reused after
     assert {s["lineitem"] for s in ags.accepted_scores()} == {1}
     assert db.get(LineItemLink, course.link.id).url == ags.lineitem_url(1)

@@ -26,6 +26,9 @@ ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
 CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 MODULE_COUNT = 14
+# Line items offer submission review (a grade clicked in the VLE opens the class view).
+REVIEW = {"reviewableStatus": ["Started", "InProgress", "Submitted", "Completed"],
+          "label": "Open in the class view"}
 R4, I1 = "r4-online-safeguarding", "i1-digital-professionalism"
 
 
@@ -219,7 +222,7 @@ def test_two_modules_return_a_signed_response_checked_field_by_field(
         "custom": {"module": R4, "max_attempts": "3", "counting": "latest",
                    "reflection_marking": "completion", "pass_mark": "70", "max_points": "20"},
         "lineItem": {"scoreMaximum": 20, "label": "Online safeguarding", "resourceId": R4,
-                     "tag": "practice"},
+                     "tag": "practice", "submissionReview": REVIEW},
     }
     assert i1["type"] == "ltiResourceLink" and i1["url"] == "http://localhost/lti/launch"
     assert i1["title"] == "Digital professionalism"
@@ -228,7 +231,7 @@ def test_two_modules_return_a_signed_response_checked_field_by_field(
                             "reflection_marking": "manual", "pass_mark": "60",
                             "max_points": "14"}
     assert i1["lineItem"] == {"scoreMaximum": 14, "label": "Digital professionalism",
-                              "resourceId": I1, "tag": "impact"}
+                              "resourceId": I1, "tag": "impact", "submissionReview": REVIEW}
 
     record = db.scalar(select(DeepLinkResponse))
     assert record.launch_id == launch_id
@@ -505,3 +508,22 @@ def test_sandbox_refuses_a_response_it_cannot_verify(app, client, db):
     assert forged.status_code == 400 and "not in the tool's key set" in \
         unescape(forged.get_data(as_text=True))
     assert db.scalar(select(func.count()).select_from(SandboxLink)) == 0
+
+
+def test_changing_the_module_of_a_started_activity_warns_first(app, client, moodle_dl, db):
+    from ..player import begin
+
+    # A student starts the activity set up with r4 by its custom parameter...
+    def with_r4(claims):
+        claims[CUSTOM] = {**claims[CUSTOM], "module": R4}
+        return claims
+    response, _, _ = moodle_dl.launch(client, "student_launch", mutate=with_r4)
+    assert begin(client, response.headers["Location"].rstrip("/").rsplit("/", 1)[1]) \
+        .status_code == 302
+    # ...then the lecturer opens the same activity's picker to change it.
+    lecturer = app.test_client()
+    response, _, _ = moodle_dl.launch(lecturer, "teacher_launch", login_hint="3", mutate=with_r4)
+    launch_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    page = lecturer.get(f"/i/{launch_id}/modules").get_data(as_text=True)
+    assert "Students have already started this activity" in page
+    assert "1 student made 1 attempt" in " ".join(page.split())
