@@ -8,6 +8,7 @@ from .urls import tool_urls
 
 CANVAS_PLATFORM = "canvas.instructure.com"
 CANVAS_TOOL_ID = "digital-capabilities-social-work"
+SELECTION_WIDTH, SELECTION_HEIGHT = 1000, 800  # pixels of the picker's window in Canvas
 
 
 def paste_values(base_url: str) -> list[tuple[str, str]]:
@@ -29,10 +30,13 @@ def paste_values(base_url: str) -> list[tuple[str, str]]:
 def canvas_configuration(tool: ToolDescription) -> dict:
     """The tool as a Canvas LTI 1.3 developer key's JSON configuration."""
     urls = tool_urls(tool.base_url)
-    # Deep linking from the two places lecturers add content; Canvas then stores the link.
+    # Deep linking from the two places lecturers add content (a module item, an assignment);
+    # Canvas then stores the link. The picker's table needs more than Canvas's default
+    # selection window (Canvas's "Anatomy of a JSON configuration": selection_width/height).
     placements = [
         {"placement": placement, "message_type": MessageType.DEEP_LINKING.value,
-         "target_link_uri": urls["launch"], "text": tool.name, "icon_url": tool.logo_url}
+         "target_link_uri": urls["launch"], "text": tool.name, "icon_url": tool.logo_url,
+         "selection_width": SELECTION_WIDTH, "selection_height": SELECTION_HEIGHT}
         for placement in ("link_selection", "assignment_selection")
     ]
     return {

@@ -233,6 +233,10 @@ def test_values_page_and_canvas_json(admin_client, client):
                   for p in extension["settings"]["placements"]}
     assert placements == {"link_selection": "LtiDeepLinkingRequest",
                           "assignment_selection": "LtiDeepLinkingRequest"}
+    # The picker opens in a window big enough for its table; copies keep their module.
+    assert {(p["selection_width"], p["selection_height"])
+            for p in extension["settings"]["placements"]} == {(1000, 800)}
+    assert document["custom_fields"]["resource_link_id_history"] == "$ResourceLink.id.history"
     assert json.loads(unescape(re.search(r"<code>(\{.*?)</code>", page, re.S).group(1))) \
         == document
 

@@ -161,7 +161,7 @@ def test_wrong_message_type(client, moodle, db):
     from lti_tool.lti.constants import Claim
 
     response, _, _ = moodle.launch(client, mutate=lambda c: {
-        **c, Claim.MESSAGE_TYPE.value: "LtiSubmissionReviewRequest"})
+        **c, Claim.MESSAGE_TYPE.value: "LtiStartProctoring"})  # submission review is taken
     refused(response, db, "wrong_message", 400, "not supported")
 
 
