@@ -222,7 +222,7 @@ def deliver_claimed(session_factory: SessionFactory, http: requests.Session,
         log.exception("grade delivery %s: unexpected error", row_id)
         return _failed(session_factory, job, transient(
             f"Unexpected error in the tool ({type(exc).__name__}); it will try again."), now)
-    return _delivered(session_factory, job, now)
+    return _delivered(session_factory, job, now, lineitem)
 
 
 def _load(session_factory: SessionFactory, row_id: int, lease: str) -> _Job | None:
@@ -317,7 +317,7 @@ def _mine(job: _Job):
     return and_(GradeDelivery.id == job.id, GradeDelivery.lease_token == job.lease)
 
 
-def _delivered(session_factory: SessionFactory, job: _Job, now: datetime) -> str:
+def _delivered(session_factory: SessionFactory, job: _Job, now: datetime, lineitem: str) -> str:
     """The VLE has it: delivered for good (even if a newer score arrived meanwhile)."""
     with session_factory() as session:
         done = session.execute(update(GradeDelivery).where(_mine(job)).values(
@@ -329,7 +329,7 @@ def _delivered(session_factory: SessionFactory, job: _Job, now: datetime) -> str
     if not done:
         log.warning("grade delivery %s was sent but its lease had run out; another worker "
                     "may send it again", job.id)
-    log.info("delivered grade %s to %s", job.id, job.lineitem_url or job.link_lineitem_url)
+    log.info("delivered grade %s to line item %s", job.id, lineitem)  # the one it was posted to
     return "delivered"
 
 

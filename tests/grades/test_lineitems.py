@@ -15,7 +15,7 @@ def test_scores_url_keeps_moodles_query_string():
     assert scores_url("https://lms.test/items/7/") == "https://lms.test/items/7/scores"
 
 
-def test_line_item_is_created_when_the_launch_named_none(app, db, ags):
+def test_line_item_is_created_when_the_launch_named_none(app, db, ags, log_records):
     course = make_course(app, db, ags, lineitem=False)
     for sub in ("4", "5", "6"):
         course.queue(course.attempt(course.student(sub), 50.0))
@@ -31,6 +31,10 @@ def test_line_item_is_created_when_the_launch_named_none(app, db, ags):
                                                     "Completed"],
                                "label": "Open in the class view"}}
     assert ags.count("lineitems") == 1  # looked once, created once, reused after
+    # The log names the line item the tool created, not "None".
+    delivered = [r.getMessage() for r in log_records.records
+                 if r.getMessage().startswith("delivered grade")]
+    assert len(delivered) == 3 and all("to line item http" in m for m in delivered)
     assert {s["lineitem"] for s in ags.accepted_scores()} == {1}
     assert db.get(LineItemLink, course.link.id).url == ags.lineitem_url(1)
 
