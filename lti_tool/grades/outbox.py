@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, joinedload
 
+from ..models import LtiUser
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery, LineItemLink
 from .scores import latest_delivery
@@ -114,3 +115,18 @@ def _number(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+# How long after a failed delivery the web side stops trying its VLE inline (the worker goes on).
+BREAKER_SECONDS = 120
+
+
+def platform_failing(session: Session, user_id: int, now: datetime | None = None) -> bool:
+    """Whether this user's VLE failed a delivery recently (timeout, 5xx, 429), so a submit
+    should not wait on it: one slow VLE must not make every student's submit slow."""
+    since = (now or utcnow()) - timedelta(seconds=BREAKER_SECONDS)
+    registration = select(LtiUser.registration_id).where(LtiUser.id == user_id).scalar_subquery()
+    return bool(session.scalar(select(exists().where(
+        GradeDelivery.user_id == LtiUser.id, LtiUser.registration_id == registration,
+        GradeDelivery.status == DeliveryStatus.PENDING,
+        GradeDelivery.last_error_explanation.is_not(None), GradeDelivery.updated_at > since))))

@@ -9,6 +9,7 @@ from flask import current_app
 
 from ..keys import Keyring
 from .delivery import deliver_for_user
+from .outbox import BREAKER_SECONDS, platform_failing
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,12 @@ def deliver_now(user_id: int) -> None:
     if not current_app.config.get("GRADES_DELIVER_INLINE", True):
         return
     factory = current_app.extensions["lti_tool.sessionmaker"]
+    with factory() as session:
+        if platform_failing(session, user_id):
+            log.info("immediate grade delivery for user %s skipped: their VLE failed a "
+                     "delivery in the last %s s; the worker will send it", user_id,
+                     BREAKER_SECONDS)
+            return
     with requests.Session() as http:
         report = deliver_for_user(factory, http, user_id,
                                   keyring=Keyring(current_app.config["KEYS_DIR"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from lti_tool.grades import ResendRefused, delivery_status, list_deliveries, resend
@@ -109,3 +111,26 @@ def test_moodle_409_gets_a_new_timestamp_once(course, ags):
     [row] = course.rows()
     assert row.score_timestamp > first_stamp
     assert sent["timestamp"] == row.score_timestamp.isoformat(timespec="seconds")
+
+
+def test_a_failing_vle_is_not_tried_inline_again_for_a_while(app, course, ags, db):
+    """One slow or failing VLE must not make every student's submit wait on it."""
+    from lti_tool.grades.outbox import BREAKER_SECONDS, platform_failing
+    from lti_tool.grades.web import deliver_now
+    from lti_tool.models.base import utcnow
+
+    app.config["GRADES_DELIVER_INLINE"] = True
+    first, second = course.student("4"), course.student("5")
+    ags.fail("score", 503, times=5)
+    course.queue(course.attempt(first, 50.0))
+    with app.app_context():
+        deliver_now(first.id)  # tried at once, refused: stays queued with the reason
+    tried = ags.count("score")
+    assert tried == 1
+    course.queue(course.attempt(second, 70.0))
+    assert platform_failing(db, second.id)
+    with app.app_context():
+        deliver_now(second.id)
+    assert ags.count("score") == tried  # not even tried: the worker will send it
+    later = utcnow() + timedelta(seconds=BREAKER_SECONDS + 1)
+    assert not platform_failing(db, second.id, later)
