@@ -211,3 +211,25 @@ def fx_module(app):
     assert result.ok, [p.format() for p in result.problems]
     app.extensions.pop("lti_tool.library", None)  # the next request sees the store afresh
     return result.module
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    """The run's one Playwright driver (a second one in the same process is refused)."""
+    from .browser.conftest import _chromium
+
+    if _chromium() is None:
+        pytest.skip("browser tests skipped: Debian's chromium package is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """One headless Chromium for the run."""
+    from .browser.conftest import launch_chromium
+
+    chromium = launch_chromium(playwright_driver)
+    yield chromium
+    chromium.close()

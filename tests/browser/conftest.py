@@ -15,22 +15,14 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the run."""
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("browser tests skipped: Debian's chromium package is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def launch_chromium(playwright, *extra_args: str):
+    """A headless Debian Chromium from the run's one Playwright driver."""
+    return playwright.chromium.launch(executable_path=_chromium(), headless=True,
+                                      args=CHROMIUM_ARGS + list(extra_args))
 
 
 @pytest.fixture
-def page(browser, database_url):
+def page(browser, database_url):  # `browser` comes from tests/conftest.py
     """A fresh browser tab (browser tests run on SQLite only: the database is not the subject)."""
     if database_url.startswith("postgresql"):
         pytest.skip("browser tests run once, on SQLite")

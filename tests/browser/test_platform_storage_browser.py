@@ -19,7 +19,7 @@ from lti_tool.models import Launch
 
 from ..conftest import make_app
 from ..lti_platform import TestPlatform, moodle_claims
-from .conftest import CHROMIUM_ARGS, _chromium
+from .conftest import launch_chromium
 
 expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = pytest.mark.browser
@@ -114,18 +114,11 @@ class CoursePlatform:
 
 
 @pytest.fixture(scope="module")
-def cookieless_browser():
+def cookieless_browser(playwright_driver):
     """Chromium that blocks third-party cookies (Partitioned ones excepted, as Chrome does)."""
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("browser tests skipped: Debian's chromium package is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=executable, headless=True,
-            args=CHROMIUM_ARGS + ["--test-third-party-cookie-phaseout"])
-        yield chromium
-        chromium.close()
+    chromium = launch_chromium(playwright_driver, "--test-third-party-cookie-phaseout")
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
