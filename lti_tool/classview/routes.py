@@ -25,7 +25,7 @@ from ..db import get_session
 from ..errors import render_problem
 from ..keys import Keyring
 from ..library import get_library
-from ..lti.routes import current_launch
+from ..lti.current import current_launch
 from ..lti.tokens import app_token_cache
 from ..models import Launch
 from ..numbers import percent, points

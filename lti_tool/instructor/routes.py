@@ -25,7 +25,7 @@ from ..keys import Keyring, KeyringError
 from ..library import get_library
 from ..lti import roles
 from ..lti.constants import MessageType
-from ..lti.routes import current_launch
+from ..lti.current import current_launch
 from ..lti.urls import tool_urls
 from . import bp
 from . import deeplinking as dl

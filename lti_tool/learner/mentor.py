@@ -10,7 +10,7 @@ from ..classview.services import OutOfScope
 from ..db import get_session
 from ..errors import render_problem
 from ..library import get_library
-from ..lti.routes import current_launch
+from ..lti.current import current_launch
 from ..progress import band_descriptions
 from . import bp, mentoring
 

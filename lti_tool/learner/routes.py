@@ -21,7 +21,7 @@ from ..db import committed, get_session
 from ..grades.web import deliver_now
 from ..library import get_library
 from ..lti import roles
-from ..lti.routes import current_launch
+from ..lti.current import current_launch
 from ..models import Attempt
 from . import bp, pages
 

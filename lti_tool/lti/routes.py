@@ -14,7 +14,6 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy.orm import joinedload
 
 from ..db import get_session
 from ..extensions import csrf
@@ -22,6 +21,7 @@ from ..keys import Keyring, KeyringError
 from ..models import Launch
 from . import bp, review
 from .adapter import ToolMessageLaunch, begin_login, login_params
+from .current import current_launch
 from .constants import Claim, MessageType, Role, primary_role, roles_of
 from .errors import LtiError
 from .services import record_failure, record_launch
@@ -30,10 +30,6 @@ from .storage import StateInPlatformStorage, launch_page, login_page, verify_res
 
 log = logging.getLogger(__name__)
 RECENT_LAUNCHES = 10
-LAUNCH_LOADS = (joinedload(Launch.user), joinedload(Launch.context),
-                joinedload(Launch.resource_link))
-
-
 @bp.route("/lti/login", methods=["GET", "POST"])
 @csrf.exempt
 def login():
@@ -196,14 +192,3 @@ def jwks():
     response = make_response(keys)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
-
-
-def current_launch(launch_id: str) -> Launch:
-    """The launch named in the URL, if this browser made it; otherwise a session-expired page."""
-    if launch_id not in session.get("launches", []):
-        raise LtiError("session_expired", f"launch {launch_id[:8]}… not in this browser session")
-    # Who, where and through which link, in the one query every page after a launch needs.
-    record = get_session().get(Launch, launch_id, options=LAUNCH_LOADS)
-    if record is None or record.user_id != session.get("user_id"):
-        raise LtiError("session_expired", f"launch {launch_id[:8]}… not found for this user")
-    return record

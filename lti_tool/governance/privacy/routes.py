@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, url_for
 
 from ...db import committed, get_session
 from ...lti.constants import MessageType
-from ...lti.routes import current_launch
+from ...lti.current import current_launch
 from ...models import Registration
 from .. import audit
 from ..requests import pending_requests, person_target, request_erasure

@@ -1,0 +1,24 @@
+"""The launch a page belongs to: every area's pages start from it (no views here)."""
+
+from __future__ import annotations
+
+from flask import session
+from sqlalchemy.orm import joinedload
+
+from ..db import get_session
+from ..models import Launch
+from .errors import LtiError
+
+# Who, where and through which link, in the one query every page after a launch needs.
+LAUNCH_LOADS = (joinedload(Launch.user), joinedload(Launch.context),
+                joinedload(Launch.resource_link))
+
+
+def current_launch(launch_id: str) -> Launch:
+    """The launch named in the URL, if this browser made it; otherwise a session-expired page."""
+    if launch_id not in session.get("launches", []):
+        raise LtiError("session_expired", f"launch {launch_id[:8]}… not in this browser session")
+    record = get_session().get(Launch, launch_id, options=LAUNCH_LOADS)
+    if record is None or record.user_id != session.get("user_id"):
+        raise LtiError("session_expired", f"launch {launch_id[:8]}… not found for this user")
+    return record
