@@ -124,9 +124,11 @@ BREAKER_SECONDS = 120
 def platform_failing(session: Session, user_id: int, now: datetime | None = None) -> bool:
     """Whether this user's VLE failed a delivery recently (timeout, 5xx, 429), so a submit
     should not wait on it: one slow VLE must not make every student's submit slow."""
-    since = (now or utcnow()) - timedelta(seconds=BREAKER_SECONDS)
+    now = now or utcnow()
+    since = now - timedelta(seconds=BREAKER_SECONDS)
     registration = select(LtiUser.registration_id).where(LtiUser.id == user_id).scalar_subquery()
+    # A row backing off after a failure; a resent one is due again and does not count.
     return bool(session.scalar(select(exists().where(
         GradeDelivery.user_id == LtiUser.id, LtiUser.registration_id == registration,
-        GradeDelivery.status == DeliveryStatus.PENDING,
+        GradeDelivery.status == DeliveryStatus.PENDING, GradeDelivery.next_attempt_at > now,
         GradeDelivery.last_error_explanation.is_not(None), GradeDelivery.updated_at > since))))
