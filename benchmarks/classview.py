@@ -214,16 +214,10 @@ def main() -> None:
     if not args.postgres:
         run(sizes, args.database_url, args.old_up_to)
         return
-    from tests.pg import postgres_cluster
+    from tests.pg import throwaway_database
 
-    with postgres_cluster() as (cluster, reason):
-        if cluster is None:
-            sys.exit(f"no PostgreSQL: {reason}")
-        url = cluster.create_database()
-        try:
-            run(sizes, url, args.old_up_to)
-        finally:
-            cluster.drop_database(url)
+    with throwaway_database() as url:
+        run(sizes, url, args.old_up_to)
 
 
 if __name__ == "__main__":

@@ -126,16 +126,10 @@ def main() -> None:
     if not args.postgres:
         run(args.scores, args.database_url, workers)
         return
-    from tests.pg import postgres_cluster
+    from tests.pg import throwaway_database
 
-    with postgres_cluster() as (cluster, reason):
-        if cluster is None:
-            sys.exit(f"no PostgreSQL: {reason}")
-        url = cluster.create_database()
-        try:
-            run(args.scores, url, workers)
-        finally:
-            cluster.drop_database(url)
+    with throwaway_database() as url:
+        run(args.scores, url, workers)
 
 
 if __name__ == "__main__":

@@ -322,16 +322,10 @@ def main() -> None:
     if not args.postgres:
         run(args.launches, concurrencies, args.database_url)
         return
-    from tests.pg import postgres_cluster
+    from tests.pg import throwaway_database
 
-    with postgres_cluster() as (cluster, reason):
-        if cluster is None:
-            sys.exit(f"no PostgreSQL: {reason}")
-        url = cluster.create_database()
-        try:
-            run(args.launches, concurrencies, url)
-        finally:
-            cluster.drop_database(url)
+    with throwaway_database() as url:
+        run(args.launches, concurrencies, url)
 
 
 if __name__ == "__main__":

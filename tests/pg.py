@@ -7,9 +7,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,3 +117,17 @@ def postgres_cluster():
         yield cluster, None
     finally:
         cluster.stop()
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh database on a throwaway cluster, for the benchmarks; exits with the reason
+    when no PostgreSQL server programs are installed."""
+    with postgres_cluster() as (cluster, reason):
+        if cluster is None:
+            sys.exit(f"no PostgreSQL: {reason}")
+        url = cluster.create_database()
+        try:
+            yield url
+        finally:
+            cluster.drop_database(url)

