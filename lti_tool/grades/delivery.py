@@ -42,7 +42,9 @@ from .tokens import DatabaseTokenCache, RegistrationInfo, TokenSource
 log = logging.getLogger(__name__)
 
 SessionFactory = Callable[[], Session]
-LEASE_SECONDS = 300
+# Short, and renewed just before the score is posted (see _renew): a worker that dies holding a
+# row delays that student's newer score by this long at most.
+LEASE_SECONDS = 90
 BACKOFF_BASE = 30.0
 BACKOFF_CAP = 3600.0
 RETRY_AFTER_CAP = 6 * 3600.0
@@ -97,12 +99,13 @@ def deliver_pending(session_factory: SessionFactory, http: requests.Session,
 
     `stop` is asked before each score, so a worker told to shut down finishes the one in hand.
     """
-    now = now or utcnow()
+    fixed = now  # tests travel in time; otherwise each claim is leased from the real clock
     tokens = tokens or DatabaseTokenCache(session_factory, keyring, http, timeout=timeout)
     report = Report()
     for _ in range(limit):
         if stop is not None and stop():
             break
+        now = fixed or utcnow()
         claim = claim_next(session_factory, now, lease_seconds, user_id=user_id)
         if claim is None:
             break
@@ -209,6 +212,8 @@ def deliver_claimed(session_factory: SessionFactory, http: requests.Session,
         lineitem = job.lineitem_url or _resolve_lineitem(session_factory, client, job, now)
         if _superseded(session_factory, job, lineitem):
             return _release(session_factory, job, now)
+        if not _renew(session_factory, job, now):
+            return "superseded"  # the lease ran out meanwhile: another worker may have it
         client.post_score(lineitem, job.payload)
     except Conflict as exc:
         return _conflict(session_factory, job, exc, now)
@@ -312,6 +317,24 @@ def _resolve_lineitem(session_factory: SessionFactory, client: AgsClient, job: _
 
 
 # -- outcomes ------------------------------------------------------------------------------
+def _renew(session_factory: SessionFactory, job: _Job, now: datetime) -> bool:
+    """Extend the lease before the score goes out; False when it was lost meanwhile.
+
+    The lease is short, so a worker that dies frees its row (and that student's newer score)
+    within a minute and a half; a live worker renews it while its delivery is in flight.
+    """
+    until = max(now, utcnow()) + timedelta(seconds=LEASE_SECONDS)
+    with session_factory() as session:
+        kept = session.execute(update(GradeDelivery).where(
+            _mine(job), GradeDelivery.lease_until > max(now, utcnow()))
+            .values(lease_until=until).execution_options(synchronize_session=False)).rowcount
+        session.commit()
+    if not kept:
+        log.warning("grade delivery %s: lease lost before sending; left for the next pass",
+                    job.id)
+    return bool(kept)
+
+
 def _mine(job: _Job):
     """The row is still leased by this worker."""
     return and_(GradeDelivery.id == job.id, GradeDelivery.lease_token == job.lease)

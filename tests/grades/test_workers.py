@@ -149,3 +149,23 @@ def test_two_worker_processes_deliver_each_score_once_and_stop_on_sigterm(course
     assert Counter(s["userId"] for s in ags.accepted_scores()) == Counter(
         s.sub for s in students)
     assert {r.status for r in course.rows()} == {DeliveryStatus.DELIVERED}
+
+
+def test_a_lease_that_ran_out_in_flight_is_not_posted(course, ags, app, monkeypatch):
+    """A delivery slower than its lease does not post: another worker may own the row now."""
+    from lti_tool.grades import delivery
+
+    course.queue(course.attempt(course.student("4"), 50.0))
+    now = utcnow()
+    claim = claim_next(course.factory, now)
+    late = now + timedelta(seconds=LEASE_SECONDS + 1)  # the clock when the score would go out
+    monkeypatch.setattr(delivery, "utcnow", lambda: late)
+    with requests.Session() as http:
+        outcome = delivery.deliver_claimed(course.factory, http, claim, now,
+                                           tokens=delivery.DatabaseTokenCache(
+                                               course.factory, Keyring(app.config["KEYS_DIR"]),
+                                               http))
+    assert outcome == "superseded" and ags.count("score") == 0
+    monkeypatch.undo()
+    assert course.deliver(late).delivered == [claim[0]]  # the next pass sends it, once
+    assert ags.count("score") == 1
