@@ -81,10 +81,7 @@ def launch():
         log.info("launch: %s; the browser checks the platform's storage", pending)
         return render_template("lti/storage.html", page=page)
     except LtiError as error:
-        # What validation wrote (a consumed login, a pending deployment) must stay.
-        db.commit()
-        record_failure(db, error)
-        db.commit()
+        _refused(db, error)
         raise
     return _started(message)
 
@@ -101,12 +98,16 @@ def launch_checked():
                             current_app.config["BASE_URL"])
         message.validate()
     except LtiError as error:
-        # What validation wrote (a consumed login, a pending deployment) must stay.
-        db.commit()
-        record_failure(db, error)
-        db.commit()
+        _refused(db, error)
         raise
     return _started(message)
+
+
+def _refused(db, error: LtiError) -> None:
+    """Keep what validation wrote (a consumed login, a pending deployment) and the failure."""
+    db.commit()
+    record_failure(db, error)
+    db.commit()
 
 
 def _started(message: ToolMessageLaunch):

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from lti_tool.models import Attempt
 
 from ..forms import csrf
+from ..lti_platform import moodle_claims
 from ..player import begin
 
 CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
@@ -64,3 +65,25 @@ def test_a_platform_without_the_variable_is_not_set_up(app, client, moodle):
     page = client.get(f"/l/{launch(client, moodle, context='9', link='78', custom=unsubstituted)}/",
                       follow_redirects=True)
     assert "This activity is not set up yet" in page.get_data(as_text=True)
+
+
+def test_first_launches_into_a_copy_at_once_all_get_the_module(app, moodle, db):
+    """Several students open the copied link together: each takes the module, none fails."""
+    from ..concurrency import together
+
+    set_up_original(app, moodle)
+    browsers = [app.test_client() for _ in range(6)]
+    prepared = []
+    for n, browser in enumerate(browsers):
+        auth = moodle.auth_request(moodle.login(browser, login_hint=str(40 + n)))
+        claims = moodle.claims(moodle_claims("student_launch"), auth)
+        claims["sub"] = str(40 + n)
+        claims[CONTEXT] = {**claims[CONTEXT], "id": "2-copy-race"}
+        claims[LINK] = {**claims[LINK], "id": "1"}
+        claims[CUSTOM] = {}
+        prepared.append((browser, {"id_token": moodle.sign(claims), "state": auth["state"]}))
+    results = together(*[lambda b=b, f=f: b.post("/lti/launch", data=f) for b, f in prepared])
+    assert [r.status_code for r in results] == [303] * len(browsers)
+    for (browser, _), result in zip(prepared, results, strict=True):
+        page = browser.get(result.headers["Location"], follow_redirects=True)
+        assert TITLE in page.get_data(as_text=True)

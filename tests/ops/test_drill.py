@@ -25,7 +25,6 @@ from ..conftest import make_app
 from ..grades.conftest import make_course
 from ..grades.platform import AgsPlatform
 from .helpers import ROOT, clean_env, free_port, wait_for
-from .pgserver import Server
 from .test_outage import LOGIN
 
 UID = 10001
@@ -70,19 +69,6 @@ def drill_root():
     os.chmod(root, 0o777)
     yield root
     shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def server():
-    try:
-        pg = Server()
-    except (RuntimeError, KeyError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"no PostgreSQL server of our own: {exc}")
-    from lti_tool import migrate
-
-    migrate.upgrade(pg.url)
-    yield pg
-    pg.destroy()
 
 
 def _load(root_url: str, stop: threading.Event, seen: Counter, bodies: list[str],

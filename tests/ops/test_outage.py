@@ -10,14 +10,12 @@ import time
 
 import pytest
 
-from lti_tool import migrate
 from lti_tool.grades import Progress
 
 from ..conftest import make_app
 from ..grades.conftest import make_course
 from ..grades.platform import AgsPlatform
 from .helpers import BIN, ROOT, clean_env
-from .pgserver import Server
 
 LOGIN = ("/lti/login?iss=https%3A%2F%2Fmoodle.example.ac.uk&login_hint=2&client_id=abc"
          "&target_link_uri=http%3A%2F%2Flocalhost%2Flti%2Flaunch")
@@ -30,18 +28,6 @@ def _assert_try_again(response) -> None:
     assert "try again in a minute" in body
     assert response.headers["Retry-After"] == "60"
     assert "Traceback" not in body and "OperationalError" not in body
-
-
-@pytest.fixture
-def server():
-    """A PostgreSQL server this test may stop and start."""
-    try:
-        pg = Server()
-    except (RuntimeError, KeyError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"no PostgreSQL server of our own: {exc}")
-    migrate.upgrade(pg.url)
-    yield pg
-    pg.destroy()
 
 
 @pytest.mark.postgres
