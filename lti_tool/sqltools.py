@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Column, Connection, Row, Table, TextClause, bindparam, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -30,3 +34,45 @@ def get_or_insert(session: Session, model: type[T], defaults: dict[str, Any] | N
                     .on_conflict_do_nothing(index_elements=list(key)))
     return session.scalars(select(model).filter_by(**key)
                            .execution_options(populate_existing=True)).one()
+
+
+def upsert(connection: Connection, table: Table, key: dict[str, Any], always: dict[str, Any],
+           when_sent: dict[str, Any], returning: tuple[str, ...] = ("id",)) -> Row[Any]:
+    """Insert the row or update it in place, in one statement; the RETURNING row.
+
+    ``always`` columns take the new value; ``when_sent`` ones only when it is not None (a
+    platform that leaves a name out keeps the one it sent before).
+    """
+    sent = {name: value for name, value in when_sent.items() if value is not None}
+    statement, defaults = _upsert_text(connection.dialect.name, table, tuple(key),
+                                       tuple(always), tuple(sent), returning)
+    # Python-side defaults (created_at, empty lists) for the columns not given, as the ORM does
+    filled = {c.name: c.default.arg(None) for c in defaults}  # type: ignore[union-attr]
+    return connection.execute(statement, {**filled, **key, **always, **sent}).one()
+
+
+@functools.cache
+def _upsert_text(dialect: str, table: Table, key: tuple[str, ...], always: tuple[str, ...],
+                 when_sent: tuple[str, ...],
+                 returning: tuple[str, ...]) -> tuple[TextClause, list[Column[Any]]]:
+    """The upsert as SQL text, built once per shape.
+
+    SQLAlchemy never caches ON CONFLICT statements (their Insert sets inherit_cache = False),
+    so building and compiling one on every launch cost more than running it; text is cached.
+    """
+    base: Dialect = PGDialect(paramstyle="named") if dialect == "postgresql" \
+        else SQLiteDialect(paramstyle="named")
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    defaults = [c for c in table.columns if c.name not in (*key, *always, *when_sent)
+                and c.default is not None and c.default.is_callable]
+    names = (*(c.name for c in defaults), *key, *always, *when_sent)
+    # Untyped here so that no dialect renders casts (":x::JSON") into the text; the text's own
+    # parameters below carry the column types that convert the values.
+    statement = insert(table).values({n: literal_column(":" + n) for n in names})
+    changes: dict[str, Any] = {n: statement.excluded[n] for n in (*always, *when_sent)}
+    if not changes:  # never an empty SET: DO UPDATE (unlike DO NOTHING) returns the row
+        changes = {key[0]: statement.excluded[key[0]]}
+    sql = str(statement.on_conflict_do_update(index_elements=list(key), set_=changes)
+              .returning(*(table.c[n] for n in returning)).compile(dialect=base))
+    return (text(sql).bindparams(*(bindparam(n, type_=table.c[n].type) for n in names))
+            .columns(*(table.c[n] for n in returning)), defaults)

@@ -20,10 +20,11 @@ from ..extensions import csrf
 from ..keys import Keyring, KeyringError
 from ..models import Launch
 from . import bp, review
-from .adapter import ToolMessageLaunch, begin_login, login_params
+from .adapter import ToolMessageLaunch
 from .current import current_launch
 from .constants import Claim, MessageType, Role, primary_role, roles_of
 from .errors import LtiError
+from .login import begin_login, login_params
 from .services import record_failure, record_launch
 from .settings import launch_settings
 from .storage import StateInPlatformStorage, launch_page, login_page, verify_resubmission

@@ -6,8 +6,6 @@ import logging
 import secrets
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +20,7 @@ from ..models import (
     ResourceLink,
 )
 from ..models.base import utcnow
+from ..sqltools import upsert
 from .constants import Claim, full_role_uri
 from .copies import inherit_copied_setup
 from .errors import LtiError
@@ -63,21 +62,10 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
 
 
 def _upsert(session: Session, model: type, key: dict, always: dict, when_sent: dict,
-            *returning: Any) -> Any:
-    """Insert the row or update it in place, in one statement; the RETURNING row.
-
-    ``always`` columns take the new value; ``when_sent`` ones only when it is not None (a
-    platform that leaves a name out keeps the one it sent before).
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    sent = {k: v for k, v in when_sent.items() if v is not None}
-    # Never an empty SET: DO UPDATE (unlike DO NOTHING) returns the existing row.
-    changes = {**always, **sent} or {next(iter(key)): next(iter(key.values()))}
-    statement = (insert(model).values(**key, **always, **sent)
-                 .on_conflict_do_update(index_elements=list(key), set_=changes)
-                 .returning(*(returning or (model.id,))))
-    return session.connection().execute(statement).one()  # Core: the ORM adds nothing here
+            *returning: str) -> Any:
+    """One INSERT ... ON CONFLICT DO UPDATE ... RETURNING through the session's connection."""
+    return upsert(session.connection(), model.__table__, key, always, when_sent,
+                  returning or ("id",))
 
 
 def clean_text(value: object, limit: int) -> str | None:
@@ -156,8 +144,7 @@ def _upsert_resource_link(session: Session, context_id: int,
         sent["ags_lineitem_url"] = ags.get("lineitem") or None
         always["ags_scopes"] = list(ags.get("scope") or [])
     row = _upsert(session, ResourceLink, {"context_id": context_id, "resource_link_id": link_id},
-                  always, sent, ResourceLink.id, ResourceLink.title, ResourceLink.module_id,
-                  ResourceLink.settings, ResourceLink.custom)
+                  always, sent, "id", "title", "module_id", "settings", "custom")
     return ResourceLink(id=row.id, context_id=context_id, resource_link_id=link_id,
                         title=row.title, module_id=row.module_id, settings=row.settings or {},
                         custom=row.custom or {})

@@ -1,11 +1,28 @@
-"""Adapter settings built from the Flask configuration."""
+"""Launch settings: what login and launch checks need, built from the Flask configuration."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import current_app
 
-from .adapter import LaunchSettings
+from .keysets import ParsedKeys
 from .urls import tool_urls
+
+
+@dataclass
+class LaunchSettings:
+    """What the adapter needs from the app's configuration."""
+
+    base_url: str
+    launch_url: str
+    leeway: int = 60
+    max_age: int = 3600
+    state_ttl: int = 600
+    jwks_ttl: int = 3600
+    http_timeout: float = 10.0
+    # The app's parsed platform keys (one per app and process, shared by its requests)
+    parsed_keys: ParsedKeys = field(default_factory=ParsedKeys)
 
 
 def launch_settings() -> LaunchSettings:
@@ -15,4 +32,5 @@ def launch_settings() -> LaunchSettings:
         base_url=config["BASE_URL"], launch_url=tool_urls(config["BASE_URL"])["launch"],
         leeway=config["JWT_LEEWAY"], max_age=config["JWT_MAX_AGE"],
         state_ttl=config["LOGIN_STATE_TTL"], jwks_ttl=config["PLATFORM_JWKS_TTL"],
-        http_timeout=config["HTTP_TIMEOUT"])
+        http_timeout=config["HTTP_TIMEOUT"],
+        parsed_keys=current_app.extensions.setdefault("lti_tool.parsed_keys", ParsedKeys()))
