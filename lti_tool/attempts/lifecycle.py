@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -105,10 +105,14 @@ class Situation:
 
 def situation(session: Session, user: LtiUser, link: ResourceLink) -> Situation:
     """Read the student's attempts through the link."""
-    attempts = session.scalars(select(Attempt).where(
-        Attempt.user_id == user.id, Attempt.resource_link_id == link.id)
-        .order_by(Attempt.number))
+    attempts = session.scalars(_ATTEMPTS, {"user_id": user.id, "link_id": link.id})
     return Situation(link_settings(link), tuple(attempts))
+
+
+# Built once: read on every page of the player, its cache key is computed once.
+_ATTEMPTS = select(Attempt).where(
+    Attempt.user_id == bindparam("user_id"), Attempt.resource_link_id == bindparam("link_id")
+).order_by(Attempt.number)
 
 
 def start(session: Session, library: Library, user: LtiUser, link: ResourceLink,

@@ -21,8 +21,9 @@ from pylti1p3.message_validators import get_validators
 from pylti1p3.registration import Registration as LibRegistration
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config import ToolConfAbstract
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import (
     Deployment,
@@ -185,14 +186,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._read_token()
         body = self._jwt.get("body", {}) if isinstance(self._jwt, dict) else {}
         deployment_id = _str_or_none(body.get(Claim.DEPLOYMENT_ID.value), limit=None)
-        found = self.db.execute(
-            select(LoginState, Registration, Deployment)
-            .outerjoin(Registration, (Registration.issuer == LoginState.issuer)
-                       & (Registration.client_id == LoginState.client_id))
-            .outerjoin(Deployment, (Deployment.registration_id == Registration.id)
-                       & (Deployment.deployment_id == (deployment_id or "")))
-            .where(LoginState.state == state)).first()
-        login = found[0] if found is not None else None
+        found = self.db.connection().execute(
+            _LOGIN_WITH_PLATFORM, {"state": state, "deployment_id": deployment_id or ""}).first()
+        login, registration, deployment = _rows(found)
         if login is None:
             raise LtiError("expired_state", f"no login with state {state[:16]}…")
         if login.used_at is not None:
@@ -202,7 +198,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LtiError("expired_state", f"state {state[:16]}… expired at {login.expires_at}",
                            issuer=login.issuer, client_id=login.client_id)
         self.login = login
-        self.registration_row, self._found_deployment = found[1], found[2]
+        self.registration_row, self._found_deployment = registration, deployment
         if self.cookies.get(f"{STATE_COOKIE_PREFIX}-{state}") != state:
             if login.storage_target is None:
                 raise LtiError("missing_state", "state cookie absent or different",
@@ -321,10 +317,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LtiError("bad_target", f"target_link_uri {target!r} but login had "
                            f"{login.target_link_uri!r}", **ctx)
         # A conditional UPDATE is atomic on every database: of two racing launches one wins.
-        consumed = self.db.execute(
-            update(LoginState).where(LoginState.state == login.state,
-                                     LoginState.used_at.is_(None))
-            .values(used_at=utcnow()).execution_options(synchronize_session=False))
+        consumed = self.db.connection().execute(
+            _CONSUME, {"consumed_state": login.state, "consumed_at": utcnow()})
         if consumed.rowcount != 1:
             raise LtiError("replayed", "login consumed by another launch", **ctx)
         return self
@@ -392,6 +386,42 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.deployment_row = deployment
         self.claims = body
         return self
+
+
+_LOGIN, _REGISTRATION, _DEPLOYMENT = (LoginState.__table__, Registration.__table__,
+                                      Deployment.__table__)
+# Core and built once: a launch pays neither the ORM's loading nor a statement's cache key.
+_LOGIN_WITH_PLATFORM = (
+    select(*(c.label(f"l_{c.name}") for c in _LOGIN.c),
+           *(c.label(f"r_{c.name}") for c in _REGISTRATION.c),
+           *(c.label(f"d_{c.name}") for c in _DEPLOYMENT.c))
+    .select_from(_LOGIN.outerjoin(_REGISTRATION, (_REGISTRATION.c.issuer == _LOGIN.c.issuer)
+                                  & (_REGISTRATION.c.client_id == _LOGIN.c.client_id))
+                 .outerjoin(_DEPLOYMENT, (_DEPLOYMENT.c.registration_id == _REGISTRATION.c.id)
+                            & (_DEPLOYMENT.c.deployment_id == bindparam("deployment_id"))))
+    .where(_LOGIN.c.state == bindparam("state")))
+_CONSUME = (update(_LOGIN).where(_LOGIN.c.state == bindparam("consumed_state"),
+                                 _LOGIN.c.used_at.is_(None))
+            .values(used_at=bindparam("consumed_at")))
+
+
+def _rows(found: t.Any) -> tuple[LoginState | None, Registration | None, Deployment | None]:
+    """The login, registration and deployment of the joined read, as detached objects."""
+    if found is None:
+        return None, None, None
+    data = found._mapping
+
+    def part(prefix: str, model: t.Any, table: t.Any) -> t.Any:
+        if data[f"{prefix}{table.primary_key.columns[0].name}"] is None:
+            return None  # no such row in the outer join
+        return model(**{c.key: data[f"{prefix}{c.name}"] for c in table.c})
+
+    login = part("l_", LoginState, _LOGIN)
+    registration = part("r_", Registration, _REGISTRATION)
+    deployment = part("d_", Deployment, _DEPLOYMENT)
+    if deployment is not None:
+        set_committed_value(deployment, "registration", registration)
+    return login, registration, deployment
 
 
 def _str_or_none(value: object, limit: int | None = 500) -> str | None:

@@ -6,6 +6,7 @@ import logging
 import secrets
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,13 +52,15 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
         if link is not None:
             # A copied course's new link takes its source's module (no SQL once set up).
             inherit_copied_setup(session, deployment.id, link)
-    launch = Launch(id=secrets.token_urlsafe(24), deployment_id=deployment.id, user_id=user_id,
-                    context_id=context_id, resource_link_id=link.id if link else None,
-                    message_type=claims[Claim.MESSAGE_TYPE.value], roles=roles,
-                    claims=minimal_claims(claims))
-    session.add(launch)
-    session.flush()
-    set_committed_value(launch, "resource_link", link)  # no lazy load for the redirect
+    values = {"id": secrets.token_urlsafe(24), "deployment_id": deployment.id,
+              "user_id": user_id, "context_id": context_id,
+              "resource_link_id": link.id if link else None,
+              "message_type": claims[Claim.MESSAGE_TYPE.value], "roles": roles,
+              "claims": minimal_claims(claims), "created_at": utcnow()}
+    # Core, not the unit of work: nothing else in this request changes the row.
+    session.connection().execute(insert(Launch.__table__).values(values))
+    launch = Launch(**values)  # transient: what the redirect needs, no lazy loads
+    set_committed_value(launch, "resource_link", link)
     return launch
 
 
