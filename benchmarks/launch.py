@@ -130,19 +130,7 @@ class Gunicorn:
 
     def cpu(self) -> float:
         """CPU seconds of the master and its workers so far (workers that exited included)."""
-        total = 0.0
-        for pid in [self.process.pid] + self._children():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            # utime, stime, cutime, cstime (fields 14-17): children that exited count too.
-            total += sum(int(v) for v in fields[11:15]) / TICKS
-        return total
-
-    def _children(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(p) for p in path.read_text().split()] if path.exists() else []
+        return tree_cpu(self.process.pid)
 
     def stop(self) -> None:
         """Stop gunicorn (the process this benchmark started)."""
@@ -151,14 +139,66 @@ class Gunicorn:
         self.log.close()
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children so far (children that exited included)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for each in [pid] + ([int(p) for p in children.read_text().split()]
+                         if children.exists() else []):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        # utime, stime, cutime, cstime (fields 14-17): children that exited count too.
+        total += sum(int(v) for v in fields[11:15]) / TICKS
+    return total
+
+
+def postmaster(url: str) -> int | None:
+    """The pid of the PostgreSQL server listening on the URL's port, if it runs here."""
+    port = urlsplit(url.replace("+psycopg", "")).port
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"postgres") and f"-p {port}".encode() in b" ".join(argv):
+            return int(proc.name)
+    return None
+
+
+class Cpu:
+    """CPU seconds of a tool's servers, and of its PostgreSQL server when there is one."""
+
+    def __init__(self, servers: list[Gunicorn], database_pid: int | None) -> None:
+        self.servers, self.database_pid = servers, database_pid
+
+    def __call__(self) -> tuple[float, float]:
+        """(tool CPU, database CPU) so far."""
+        tool = sum(server.cpu() for server in self.servers)
+        return tool, tree_cpu(self.database_pid) if self.database_pid else 0.0
+
+
 # -- the client: a browser launching from the VLE ------------------------------------------
 
-def one_launch(platform, base: str, sub: str) -> int:
-    """Login, launch and every redirect to the first page; the number of requests."""
+def one_launch(platform, base: str, sub: str, replicas: list[str] | None = None) -> int:
+    """Login, launch and every redirect to the first page; the number of requests.
+
+    With `replicas`, each request goes to the next one, as a load balancer without sticky
+    sessions would send it (`base` stays the address the platform knows).
+    """
     from tests.lti_platform import moodle_claims
 
+    turn = iter(range(1000))
+    servers = replicas or [base]
+
+    def at() -> str:
+        return servers[next(turn) % len(servers)]
+
     with requests.Session() as browser:
-        login = browser.post(base + "/lti/login", allow_redirects=False, data={
+        login = browser.post(at() + "/lti/login", allow_redirects=False, data={
             "iss": platform.issuer, "login_hint": sub, "target_link_uri": base + "/lti/launch",
             "client_id": platform.client_id, "lti_deployment_id": "1"})
         assert login.status_code == 302, login.text[:300]
@@ -168,28 +208,34 @@ def one_launch(platform, base: str, sub: str) -> int:
                                                              base + "/lti/launch")})
         claims["sub"], claims["name"] = sub, f"Student {sub}"
         claims[CUSTOM] = {**claims.get(CUSTOM, {}), "module": MODULE}
-        response = browser.post(base + "/lti/launch", allow_redirects=False,
+        response = browser.post(at() + "/lti/launch", allow_redirects=False,
                                 data={"id_token": platform.sign(claims),
                                       "state": auth["state"]})
         count = 2
         while response.status_code in (302, 303):
-            response = browser.get(urljoin(base + "/", response.headers["Location"]),
+            response = browser.get(urljoin(at() + "/", response.headers["Location"]),
                                    allow_redirects=False)
             count += 1
         assert response.status_code == 200, (response.status_code, response.text[:300])
         return count
 
 
-def load(server: Gunicorn, platform, launches: int, concurrency: int, tag: str) -> dict:
-    """N first launches at a concurrency: requests per launch, CPU ms per launch, launches/s."""
-    cpu = server.cpu()
+def load(server: Gunicorn, platform, launches: int, concurrency: int, tag: str,
+         cpu: Cpu | None = None, replicas: list[Gunicorn] | None = None) -> dict:
+    """N first launches at a concurrency: requests per launch, CPU ms per launch (the tool's,
+    and its database server's), launches/s."""
+    cpu = cpu or Cpu([server], None)
+    urls = [r.url for r in replicas] if replicas else None
+    tool_before, db_before = cpu()
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        counts = list(pool.map(lambda n: one_launch(platform, server.url, f"{tag}-{n}"),
+        counts = list(pool.map(lambda n: one_launch(platform, server.url, f"{tag}-{n}", urls),
                                range(launches)))
     elapsed = time.perf_counter() - start
-    return {"requests": sum(counts) / launches, "cpu_ms": (server.cpu() - cpu) * 1000 / launches,
-            "per_s": launches / elapsed}
+    tool_after, db_after = cpu()
+    return {"requests": sum(counts) / launches,
+            "cpu_ms": (tool_after - tool_before) * 1000 / launches,
+            "db_ms": (db_after - db_before) * 1000 / launches, "per_s": launches / elapsed}
 
 
 # -- statements per launch, in-process -----------------------------------------------------
@@ -275,28 +321,54 @@ def run(launches: int, concurrencies: list[int], database_url: str | None) -> No
             "MINIMAL_CLIENT_ID": platform.client_id, "MINIMAL_JWKS_URL": platform.key_set_url,
             "MINIMAL_BASE_URL": f"http://127.0.0.1:{minimal_port}", **common},
             workdir / "minimal.log")
+        postgres = None if url.startswith("sqlite") else postmaster(url)
+        cpus = {"tool": Cpu([tool], postgres), "minimal": Cpu([servers["minimal"]], None)}
         for server in servers.values():  # warm up: imports, key set caches, connections
             load(server, platform, 20, 4, f"warm-{secrets.token_hex(3)}")
         kind = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
         print(f"{launches} first launches of new students, gunicorn 2 workers "
               f"(deploy/gunicorn.conf.py) [{kind}], {os.cpu_count()} CPUs")
         print(f"{'concurrency':<12}{'server':<9}{'requests':>9}{'CPU ms/launch':>15}"
-              f"{'launches/s':>12}{'CPU x minimal':>15}")
+              f"{'of it DB':>10}{'launches/s':>12}{'CPU x minimal':>15}")
         for concurrency in concurrencies:
             figures = {name: load(server, platform, launches, concurrency,
-                                  f"{name}-{concurrency}-{secrets.token_hex(3)}")
+                                  f"{name}-{concurrency}-{secrets.token_hex(3)}", cpus[name])
                        for name, server in servers.items()}
             for name, f in figures.items():
-                ratio = f["cpu_ms"] / figures["minimal"]["cpu_ms"]
-                print(f"{concurrency:<12}{name:<9}{f['requests']:9.0f}{f['cpu_ms']:15.1f}"
-                      f"{f['per_s']:12.1f}{ratio:15.1f}")
+                total = f["cpu_ms"] + f["db_ms"]
+                ratio = total / figures["minimal"]["cpu_ms"]
+                print(f"{concurrency:<12}{name:<9}{f['requests']:9.0f}{total:15.1f}"
+                      f"{f['db_ms']:10.1f}{f['per_s']:12.1f}{ratio:15.1f}")
         count, statements, commits = statements_per_launch(workdir, url)
         print(f"tool, one first launch in-process: {count} requests, {statements} SQL "
               f"statements, {commits} commits (minimal launch: 2 requests, 3 statements)")
+        if postgres is not None:
+            scale_out(tool, tool_env, platform, workdir, launches, max(concurrencies),
+                      postgres, servers)
     finally:
         for server in servers.values():
             server.stop()
         jwks.close()
+
+
+def scale_out(first: Gunicorn, env: dict, platform, workdir: Path, launches: int,
+              concurrency: int, postgres: int, servers: dict) -> None:
+    """One tool instance, then two on the same PostgreSQL behind a round-robin 'balancer'."""
+    second = Gunicorn("lti_tool.wsgi:app", env, workdir / "tool2.log")
+    servers["tool2"] = second
+    load(first, platform, 20, 4, f"warm2-{secrets.token_hex(3)}", replicas=[second])
+    one = load(first, platform, launches, concurrency, f"one-{secrets.token_hex(3)}",
+               Cpu([first], postgres))
+    two = load(first, platform, launches, concurrency, f"two-{secrets.token_hex(3)}",
+               Cpu([first, second], postgres), replicas=[first, second])
+    print(f"scale-out on one PostgreSQL, {concurrency} at a time, each request to the next "
+          f"instance (no sticky sessions):")
+    for name, f in (("1 instance", one), ("2 instances", two)):
+        busy = (f["cpu_ms"] + f["db_ms"]) * f["per_s"] / 1000
+        print(f"  {name:<12}{f['per_s']:8.1f} launches/s, {f['cpu_ms'] + f['db_ms']:5.1f} ms "
+              f"CPU per launch, {busy:4.2f} of {os.cpu_count()} cores busy")
+    print(f"  two instances / one: {two['per_s'] / one['per_s']:.2f}x (the load generator, "
+          f"the platform and PostgreSQL share the same cores)")
 
 
 def _start_on(port: int, app: str, env: dict, log: Path) -> Gunicorn:
