@@ -1,8 +1,10 @@
-"""Gunicorn settings for production: `gunicorn -c deploy/gunicorn.conf.py`.
+"""Gunicorn settings for production, and its starter: `python deploy/gunicorn.conf.py`.
 
 Threads let a launch wait on a platform's key set while others are served. Every setting that
 matters in a container comes from the environment: BIND, WEB_CONCURRENCY, GUNICORN_THREADS,
-FORWARDED_ALLOW_IPS and PROMETHEUS_MULTIPROC_DIR.
+FORWARDED_ALLOW_IPS and PROMETHEUS_MULTIPROC_DIR. `gunicorn -c deploy/gunicorn.conf.py` works
+too, but gunicorn reads WEB_CONCURRENCY itself while it is imported, before this file, and
+answers a value that is not a number with a traceback; run as a script, this file checks first.
 """
 
 import os
@@ -14,8 +16,9 @@ import tempfile
 def _whole(name, default, lowest, highest):
     """A whole number from the environment within bounds, or one clear line and exit."""
     raw = os.environ.get(name, "").strip() or str(default)
-    if not raw.isdigit() or not lowest <= int(raw) <= highest:
-        sys.exit(f"gunicorn.conf: {name}={raw!r}: expected a whole number {lowest} to {highest}")
+    if not raw.isdecimal() or not lowest <= int(raw) <= highest:
+        sys.exit(f"lti-tool: configuration: {name}={raw!r}: expected a whole number, "
+                 f"{lowest} to {highest}")
     return int(raw)
 
 
@@ -68,8 +71,8 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                       os.path.join(tempfile.gettempdir(), "lti-tool-metrics"))
 
 
-def on_starting(server):
-    """Check the configuration once, before any worker starts: one clear line, no traceback."""
+def _check_configuration():
+    """Check the configuration before the application loads: one clear line, no traceback."""
     from lti_tool.config import Config, ConfigError
 
     try:
@@ -82,12 +85,31 @@ def on_starting(server):
     os.makedirs(folder, exist_ok=True)
 
 
-def post_worker_init(worker):
-    """Load the content library before taking requests: otherwise the first requests of every
-    thread would each load it at once, holding the interpreter for seconds."""
+_check_configuration()
+# The application loads once, in the master, before the workers fork: imports, settings and
+# the content library are ready in every worker, and a worker recycled after max_requests
+# serves at once instead of spending a second of CPU loading them again.
+preload_app = True
+
+
+def on_starting(server):
+    """Load the content library in the master, so that every worker starts with it."""
+    _load_library(server.app.wsgi())
+
+
+def post_fork(server, worker):
+    """A worker opens database connections of its own, never the master's."""
+    engine = getattr(worker.app.wsgi(), "extensions", {}).get("lti_tool.engine")
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def _load_library(app):
+    """The content library of the app (a Flask app of this tool; other apps are left be)."""
     import logging
 
-    app = worker.wsgi
+    if "lti_tool.engine" not in getattr(app, "extensions", {}):
+        return
     try:
         from lti_tool.library import get_library
 
@@ -97,8 +119,21 @@ def post_worker_init(worker):
         logging.getLogger("lti_tool").exception("content library failed to load at start")
 
 
+def post_worker_init(worker):
+    """Load the content library if the master could not (a worker then loads its own)."""
+    _load_library(worker.wsgi)
+
+
 def child_exit(server, worker):
     """Let the metrics of a finished worker stop counting as live gauges."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+if __name__ == "__main__":
+    # The settings above are checked by now; only then may gunicorn read WEB_CONCURRENCY.
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = ["gunicorn", "-c", __file__, *sys.argv[1:]]
+    run()

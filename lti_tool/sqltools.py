@@ -5,7 +5,17 @@ from __future__ import annotations
 import functools
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Row, Table, TextClause, bindparam, literal_column, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Row,
+    Table,
+    TextualSelect,
+    bindparam,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -54,14 +64,15 @@ def upsert(connection: Connection, table: Table, key: dict[str, Any], always: di
 @functools.cache
 def _upsert_text(dialect: str, table: Table, key: tuple[str, ...], always: tuple[str, ...],
                  when_sent: tuple[str, ...],
-                 returning: tuple[str, ...]) -> tuple[TextClause, list[Column[Any]]]:
+                 returning: tuple[str, ...]) -> tuple[TextualSelect, list[Column[Any]]]:
     """The upsert as SQL text, built once per shape.
 
     SQLAlchemy never caches ON CONFLICT statements (their Insert sets inherit_cache = False),
     so building and compiling one on every launch cost more than running it; text is cached.
     """
-    base: Dialect = PGDialect(paramstyle="named") if dialect == "postgresql" \
-        else SQLiteDialect(paramstyle="named")
+    base: Dialect = (
+        PGDialect(paramstyle="named")  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+        if dialect == "postgresql" else SQLiteDialect(paramstyle="named"))
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     defaults = [c for c in table.columns if c.name not in (*key, *always, *when_sent)
                 and c.default is not None and c.default.is_callable]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 
 import pytest
 
@@ -91,3 +93,37 @@ def test_gunicorn_refuses_without_a_secret_before_any_worker(tmp_path):
     assert result.returncode == 1
     assert "LTI_TOOL_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
+
+
+def _image_command() -> list[str]:
+    """The Dockerfile's CMD, run with this interpreter."""
+    line = next(row for row in (ROOT / "deploy" / "Dockerfile").read_text().splitlines()
+                if row.startswith("CMD "))
+    command = json.loads(line.removeprefix("CMD "))
+    assert command[0] == "python"
+    return [sys.executable, *command[1:]]
+
+
+@pytest.mark.parametrize("name, value", [("WEB_CONCURRENCY", "abc"), ("WEB_CONCURRENCY", "0"),
+                                         ("WEB_CONCURRENCY", "-3"),
+                                         ("GUNICORN_THREADS", "many")])
+def test_image_command_names_a_bad_process_count(tmp_path, name, value):
+    env = clean_env(LTI_TOOL_INSTANCE_DIR=str(tmp_path), LTI_TOOL_SECRET_KEY=SECRET,
+                    PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), **{name: value})
+    result = subprocess.run([*_image_command(), "--check-config"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"lti-tool: configuration: {name}={value!r}: expected a whole number, "
+        f"1 to {16 if name == 'WEB_CONCURRENCY' else 32}"]
+
+
+def test_image_command_accepts_good_process_counts(tmp_path):
+    (tmp_path / "metrics").mkdir()  # made by on_starting, which --check-config never reaches
+    env = clean_env(LTI_TOOL_INSTANCE_DIR=str(tmp_path), LTI_TOOL_SECRET_KEY=SECRET,
+                    LTI_TOOL_KEYS_DIR=str(tmp_path / "keys"), WEB_CONCURRENCY=" 3 ",
+                    GUNICORN_THREADS="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    result = subprocess.run([*_image_command(), "--check-config"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

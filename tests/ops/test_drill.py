@@ -113,7 +113,7 @@ def test_drill(server, drill_root, tmp_path):
     logs = {name: open(tmp_path / f"{name}.log", "w+") for name in
             ("web-out", "web-err", "worker-out", "worker-err")}
     as_uid = {"user": UID, "group": UID, "extra_groups": [], "env": env, "cwd": ROOT}
-    web = subprocess.Popen(["/usr/bin/python3", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+    web = subprocess.Popen(["/usr/bin/python3", "deploy/gunicorn.conf.py"],
                            stdout=logs["web-out"], stderr=logs["web-err"], **as_uid)
     worker = subprocess.Popen(["/usr/bin/python3", "-c", CLI, "grades", "work",
                                "--interval", "0.3"], stdout=logs["worker-out"],

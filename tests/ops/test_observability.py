@@ -117,7 +117,7 @@ def test_gunicorn_as_uid_10001_with_read_only_keys(pg_cluster, readonly_keys):
                     PROMETHEUS_MULTIPROC_DIR=str(base / "metrics"), TMPDIR=str(base))
     os.chmod(base, 0o777)
     out_file, err_file = open(base / "out.log", "w+"), open(base / "err.log", "w+")
-    proc = subprocess.Popen(["/usr/bin/python3", "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+    proc = subprocess.Popen(["/usr/bin/python3", "deploy/gunicorn.conf.py"],
                             user=10001, group=10001, extra_groups=[], env=env, cwd=ROOT,
                             stdout=out_file, stderr=err_file)
     root = f"http://127.0.0.1:{port}"
