@@ -227,13 +227,15 @@ def load(server: Gunicorn, platform, launches: int, concurrency: int, tag: str,
     cpu = cpu or Cpu([server], None)
     urls = [r.url for r in replicas] if replicas else None
     tool_before, db_before = cpu()
+    client_before = time.process_time()  # this process: the browsers and the platform
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         counts = list(pool.map(lambda n: one_launch(platform, server.url, f"{tag}-{n}", urls),
                                range(launches)))
     elapsed = time.perf_counter() - start
     tool_after, db_after = cpu()
-    return {"requests": sum(counts) / launches,
+    client = (time.process_time() - client_before) * 1000 / launches
+    return {"requests": sum(counts) / launches, "client_ms": client,
             "cpu_ms": (tool_after - tool_before) * 1000 / launches,
             "db_ms": (db_after - db_before) * 1000 / launches, "per_s": launches / elapsed}
 
@@ -364,9 +366,11 @@ def scale_out(first: Gunicorn, env: dict, platform, workdir: Path, launches: int
     print(f"scale-out on one PostgreSQL, {concurrency} at a time, each request to the next "
           f"instance (no sticky sessions):")
     for name, f in (("1 instance", one), ("2 instances", two)):
-        busy = (f["cpu_ms"] + f["db_ms"]) * f["per_s"] / 1000
-        print(f"  {name:<12}{f['per_s']:8.1f} launches/s, {f['cpu_ms'] + f['db_ms']:5.1f} ms "
-              f"CPU per launch, {busy:4.2f} of {os.cpu_count()} cores busy")
+        server = f["cpu_ms"] + f["db_ms"]
+        busy = (server + f["client_ms"]) * f["per_s"] / 1000
+        print(f"  {name:<12}{f['per_s']:8.1f} launches/s; CPU per launch: tool + PostgreSQL "
+              f"{server:5.1f} ms, browsers + platform {f['client_ms']:5.1f} ms; "
+              f"{busy:4.2f} of {os.cpu_count()} cores busy")
     print(f"  two instances / one: {two['per_s'] / one['per_s']:.2f}x (the load generator, "
           f"the platform and PostgreSQL share the same cores)")
 

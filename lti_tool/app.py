@@ -23,7 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     if config.TRUSTED_PROXIES:
         # Behind a proxy the scheme and host come from X-Forwarded-*, so cookies get Secure.
         # X-Forwarded-For too: console sign-ins are throttled by the client's address.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=config.TRUSTED_PROXIES,  # type: ignore
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=config.TRUSTED_PROXIES,  # type: ignore[method-assign]
                                 x_host=config.TRUSTED_PROXIES, x_for=config.TRUSTED_PROXIES)
     if not app.debug and not app.testing:
         logs.configure(config.LOG_FORMAT, config.LOG_LEVEL)

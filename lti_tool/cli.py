@@ -220,8 +220,9 @@ def platform() -> None:
 @click.option("--auto-approve-deployments", is_flag=True,
               help="Let new deployment ids in without an admin's approval.")
 @with_appcontext
-def platform_add(issuer, client_id, auth_login_url, auth_token_url, key_set_url,
-                 auth_audience, name, deployment_ids, auto_approve_deployments) -> None:
+def platform_add(issuer: str, client_id: str, auth_login_url: str, auth_token_url: str,
+                 key_set_url: str, auth_audience: str | None, name: str | None,
+                 deployment_ids: tuple[str, ...], auto_approve_deployments: bool) -> None:
     """Register a platform."""
     session = get_session()
     try:

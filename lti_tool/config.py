@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -55,6 +56,30 @@ def instance_secret_key(instance_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Console sign-in through the university's OpenID Connect provider (lti_tool.admin.oidc)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    # Shown on the button: "Sign in with <name>".
+    name: str = "your university account"
+    # Email domains whose addresses may sign in this way; empty: any domain.
+    email_domains: tuple[str, ...] = ()
+    # (claim, value) the id_token must carry, e.g. ("groups", "lti-tool-admins").
+    required_claim: tuple[str, str] | None = None
+    # Password form off: the console is entered through the university only.
+    only: bool = False
+    # The provider's own MFA stands in for the tool's TOTP code.
+    skip_totp: bool = False
+
+
+def _loopback(host: str | None) -> bool:
+    """Whether a host is this machine (plain http is allowed to it, for trials and tests)."""
+    return host in ("localhost", "127.0.0.1", "::1")
 
 
 class _Reader:
@@ -119,6 +144,74 @@ class _Reader:
         return self._typed(name, default, parse, "an absolute http(s) URL, e.g. "
                                                  "https://tool.example.ac.uk")
 
+    def secret(self, name: str) -> str | None:
+        """A secret from NAME, or from the file NAME_FILE names (a mounted Secret); the value
+        is never repeated in a problem."""
+        raw, path = _env(name), _env(name + "_FILE")
+        if raw and path:
+            self.problems.append(f"{PREFIX}{name} and {PREFIX}{name}_FILE are both set: "
+                                 "keep one")
+            return None
+        if not path:
+            return (raw or "").strip() or None
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            self.problems.append(f"{PREFIX}{name}_FILE={path!r}: cannot be read ({why})")
+            return None
+        if not value:
+            self.problems.append(f"{PREFIX}{name}_FILE={path!r}: the file is empty")
+        return value or None
+
+    def oidc(self) -> OidcSettings | None:
+        """The OIDC_* settings together: none set, or enough to sign in with."""
+        issuer = (_env("OIDC_ISSUER") or "").strip()
+        client_id = (_env("OIDC_CLIENT_ID") or "").strip()
+        secret = self.secret("OIDC_CLIENT_SECRET")
+        only, skip_totp = self.flag("OIDC_ONLY", False), self.flag("OIDC_SKIP_TOTP", False)
+        if not issuer:
+            if client_id or secret or only:
+                self.problems.append(f"{PREFIX}OIDC_ISSUER is not set, but other "
+                                     f"{PREFIX}OIDC_* settings are: set it to the provider's "
+                                     "issuer, e.g. https://login.example.ac.uk")
+            return None
+        parts = urlsplit(issuer)
+        if parts.scheme != "https" and not (parts.scheme == "http"
+                                             and _loopback(parts.hostname)):
+            self.problems.append(f"{PREFIX}OIDC_ISSUER={issuer!r}: expected an https:// "
+                                 "address (the provider's issuer, as its discovery "
+                                 "document names it)")
+        elif not parts.netloc or parts.query or parts.fragment:
+            self.problems.append(f"{PREFIX}OIDC_ISSUER={issuer!r}: expected an address "
+                                 "without ?query or #fragment")
+        if not client_id:
+            self.problems.append(f"{PREFIX}OIDC_CLIENT_ID is not set: the client id the "
+                                 "provider gave the tool")
+        if not secret:
+            self.problems.append(f"{PREFIX}OIDC_CLIENT_SECRET (or {PREFIX}OIDC_CLIENT_"
+                                 "SECRET_FILE) is not set: the client secret the provider "
+                                 "gave the tool")
+        domains = tuple(sorted({d.strip().lower().lstrip("@") for d in
+                                (_env("OIDC_EMAIL_DOMAINS") or "").replace(",", " ").split()}))
+        for domain in domains:
+            if "." not in domain or "@" in domain or not domain.isprintable():
+                self.problems.append(f"{PREFIX}OIDC_EMAIL_DOMAINS: {domain!r} is not a "
+                                     "domain, e.g. uni.example.ac.uk")
+        required = None
+        claim = (_env("OIDC_REQUIRED_CLAIM") or "").strip()
+        if claim:
+            key, sep, value = claim.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                self.problems.append(f"{PREFIX}OIDC_REQUIRED_CLAIM={claim!r}: expected "
+                                     "CLAIM=VALUE, e.g. groups=lti-tool-admins")
+            else:
+                required = (key.strip(), value.strip())
+        name = (_env("OIDC_NAME") or "").strip() or OidcSettings.name
+        return OidcSettings(issuer=issuer, client_id=client_id, client_secret=secret or "",
+                            name=name[:100], email_domains=domains, required_claim=required,
+                            only=only, skip_totp=skip_totp)
+
     def database_url(self, name: str, default: str) -> str:
         """A SQLAlchemy database URL (postgresql+psycopg://... or sqlite:///...)."""
         def parse(text: str) -> str:
@@ -174,6 +267,8 @@ class Config:
         # Admin console sessions end after this many seconds idle, and after the maximum.
         self.ADMIN_SESSION_IDLE = read.integer("ADMIN_SESSION_IDLE", 1800, minimum=60)
         self.ADMIN_SESSION_MAX = read.integer("ADMIN_SESSION_MAX", 43200, minimum=60)
+        # Optional console sign-in through the university's OpenID Connect provider.
+        self.OIDC = read.oidc()
         # json for log collectors; text reads better in a terminal (the demo's default).
         self.LOG_FORMAT = read.choice("LOG_FORMAT", "text" if self.SANDBOX_ENABLED else "json",
                                       ("json", "text"))

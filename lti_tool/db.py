@@ -8,9 +8,11 @@ from typing import TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,7 +36,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection,
+                            _record: ConnectionPoolEntry) -> None:  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -70,7 +73,8 @@ def get_session() -> Session:
     """The session for this request or command, created on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["lti_tool.sessionmaker"]()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def _close_session(exc: BaseException | None) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -25,7 +26,7 @@ def _wants_json() -> bool:
 
 
 def render_problem(status: int, title: str, message: str, who: str | None = None,
-                   new_window: bool = False):
+                   new_window: bool = False) -> tuple[Response | str, int]:
     """One error page (or JSON body) for every kind of refusal."""
     if _wants_json():
         return jsonify(error=title, message=message, who_can_fix=who), status
@@ -40,7 +41,7 @@ def database_unavailable(error: Exception) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
-def _unavailable_page(error: Exception):
+def _unavailable_page(error: Exception) -> Response:
     """503 with Retry-After: the request's transaction was rolled back, nothing half-saved."""
     from .observability import DATABASE_UNAVAILABLE
 
@@ -61,7 +62,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(LtiError)
-    def lti_error(error: LtiError):
+    def lti_error(error: LtiError) -> ResponseReturnValue:
         from .observability import note_launch_refused
 
         note_launch_refused(error.code)
@@ -70,29 +71,30 @@ def init_app(app: Flask) -> None:
                               error.who_can_fix, problem.new_window)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
         log.warning("CSRF check failed on %s: %s", request.path, error.description)
         return render_problem(400, "This form has expired",
                               "For your security, forms stop working after a while or when "
                               "opened in another window. Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code == 404:  # the tool's own words, not werkzeug's stock "Not Found"
             log.info("not found: %s %s", request.method, request.path)
             stock = error.description in (None, "", NotFound.description)
-            return render_problem(404, "Page not found", NOT_FOUND if stock else
-                                  error.description, new_window=False)
+            return render_problem(404, "Page not found", NOT_FOUND if stock or
+                                  error.description is None else error.description,
+                                  new_window=False)
         return render_problem(error.code or 500, error.name, error.description or "")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DisconnectionError)
     @app.errorhandler(PoolTimeout)
-    def database_down(error: Exception):
+    def database_down(error: Exception) -> ResponseReturnValue:
         return _unavailable_page(error)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):
+    def unexpected(error: Exception) -> ResponseReturnValue:
         if database_unavailable(error):
             return _unavailable_page(error)
         # The teardown rolls the session back; the log keeps the trace, the page does not.

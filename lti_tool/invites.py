@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from .models import Registration, RegistrationInvite
@@ -75,10 +76,10 @@ def usable_invite(session: Session, token: str | None) -> RegistrationInvite:
 def use_invite(session: Session, invite: RegistrationInvite, registration: Registration) -> None:
     """Mark the invite used by `registration`; an InviteError if another request got there first."""
     # A conditional update, so two registrations racing on one link cannot both succeed.
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         update(RegistrationInvite)
         .where(RegistrationInvite.id == invite.id, RegistrationInvite.used_at.is_(None))
-        .values(used_at=utcnow(), registration_id=registration.id))
+        .values(used_at=utcnow(), registration_id=registration.id)))
     if result.rowcount != 1:
         raise InviteError("used", f"invite {invite.id} was used by another registration meanwhile")
     session.flush()

@@ -44,7 +44,7 @@ def origin_of(url: str | None) -> str | None:
 
 def platform_origins(app: Flask) -> list[str]:
     """Origins of the enabled registrations and the configured extras, cached briefly."""
-    cached = app.extensions.get(_CACHE)
+    cached: tuple[float, list[str]] | None = app.extensions.get(_CACHE)
     now = time.monotonic()
     if cached is not None and cached[0] > now:
         return cached[1]

@@ -8,12 +8,14 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from .. import registrations as regs
 from ..db import get_session
 from ..invites import invite_state, list_invites
 from ..lti.dynreg import ToolDescription
 from ..lti.toolconfig import canvas_configuration, paste_values
+from ..models import AdminUser
 from ..models.base import utcnow
 from . import accounts, operations, throttle, totp
 
@@ -167,7 +169,7 @@ def admin_activate(email: str) -> None:
     click.echo(f"Activated {user.email}.")
 
 
-def _admin(db, email: str):
+def _admin(db: Session, email: str) -> AdminUser:
     """The account, or a ClickException naming what exists."""
     try:
         return accounts.get_admin(db, email)
@@ -195,9 +197,12 @@ def _admin(db, email: str):
               help='The LTI 1.1 shared secret, to verify the lti1p1 migration claim; "" '
                    "removes it.")
 @with_appcontext
-def platform_set(registration: str, name, issuer, client_id, auth_login_url, auth_token_url,
-                 key_set_url, auth_audience, auto_approve_deployments, enabled,
-                 lti1p1_key, lti1p1_secret) -> None:
+def platform_set(registration: str, name: str | None, issuer: str | None,
+                 client_id: str | None, auth_login_url: str | None,
+                 auth_token_url: str | None, key_set_url: str | None,
+                 auth_audience: str | None, auto_approve_deployments: bool | None,
+                 enabled: bool | None, lti1p1_key: str | None,
+                 lti1p1_secret: str | None) -> None:
     """Change a registration's details or switches (only the options given)."""
     db = get_session()
     try:

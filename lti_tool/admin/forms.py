@@ -16,7 +16,11 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 URL_HINT = "An absolute https:// address."
 
 
-class LoginForm(FlaskForm):
+class ConsoleForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type hints
+    """A console form: Flask-WTF adds the CSRF token."""
+
+
+class LoginForm(ConsoleForm):
     """Email and password."""
 
     email = StringField("Email address", [InputRequired("Enter your email address."),
@@ -28,11 +32,19 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class SsoCodeForm(ConsoleForm):
+    """The account's two-factor code, after the university's sign-in."""
+
+    code = StringField("Code from your authenticator app",
+                       [InputRequired("Enter the six-digit code."), Length(max=16)],
+                       description="Six digits; the newest your app shows.")
+
+
+class ActionForm(ConsoleForm):
     """A button that changes something: only the CSRF token."""
 
 
-class PlatformForm(FlaskForm):
+class PlatformForm(ConsoleForm):
     """A registration's details, the same as `lti-tool platform add` asks for."""
 
     name = StringField("Name", [Optional(), Length(max=200)],
@@ -68,7 +80,7 @@ class NewPlatformForm(PlatformForm):
                                                "approval on their first launch.")
 
 
-class DeploymentForm(FlaskForm):
+class DeploymentForm(ConsoleForm):
     """A deployment id to add under a registration."""
 
     deployment_id = StringField("Deployment ID", [InputRequired("Enter the deployment ID."),
@@ -78,7 +90,7 @@ class DeploymentForm(FlaskForm):
     pending = BooleanField("Record it as pending (approve later)")
 
 
-class InviteForm(FlaskForm):
+class InviteForm(ConsoleForm):
     """A one-time Dynamic Registration link."""
 
     hours = FloatField("Valid for (hours)", [InputRequired("Enter how many hours."),

@@ -7,6 +7,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from ..db import get_session
 from . import accounts, bp
@@ -16,7 +18,7 @@ log = logging.getLogger(__name__)
 # The admin's key in the browser session; LTI launches use other keys ("user_id",
 # "launches"), so a student's or a VLE administrator's launch never opens the console.
 SESSION_KEY = "admin_session"
-PUBLIC_ENDPOINTS = {"admin.login"}
+PUBLIC_ENDPOINTS = {"admin.login", "admin.sso_start", "admin.sso_callback", "admin.sso_code"}
 
 
 def session_limits() -> accounts.SessionLimits:
@@ -38,7 +40,7 @@ def safe_next(value: str | None, default: str) -> str:
 
 
 @bp.before_request
-def require_admin():
+def require_admin() -> ResponseReturnValue | None:
     """Resume the admin's session, or send them to sign in and come back."""
     g.admin = None
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -63,7 +65,7 @@ def require_admin():
 
 
 @bp.after_request
-def console_headers(response):
+def console_headers(response: Response) -> Response:
     """No framing (the console is not part of a course page), no caching, no referrer."""
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (

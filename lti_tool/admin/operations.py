@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ FAILURES_PER_PAGE = 50
 class Page:
     """One page of a list, newest first."""
 
-    items: list
+    items: list[Any]
     number: int
     per_page: int
     total: int

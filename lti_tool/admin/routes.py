@@ -1,4 +1,7 @@
-"""Route table of the admin console; the work is in accounts, operations and the shared modules."""
+"""Route table of the admin console; the work is in accounts, operations and the shared modules.
+
+Signing in and out (password and university sign-in) is in signin.py.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from .. import registrations as regs
 from ..db import get_session
@@ -30,16 +33,9 @@ from ..lti.toolconfig import canvas_configuration, paste_values
 from ..lti.urls import tool_urls
 from ..models import DeploymentStatus, Registration
 from ..models.base import utcnow
-from . import accounts, bp, operations
-from .forms import (
-    ActionForm,
-    DeploymentForm,
-    InviteForm,
-    LoginForm,
-    NewPlatformForm,
-    PlatformForm,
-)
-from .guard import SESSION_KEY, safe_next, session_limits
+from . import bp, operations
+from .forms import ActionForm, DeploymentForm, InviteForm, NewPlatformForm, PlatformForm
+from .guard import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -58,83 +54,16 @@ def _registration(reg_id: int) -> Registration:
     return row
 
 
-def _audit(action: str, *args) -> None:
+def _audit(action: str, *args: object) -> None:
     """One log line and one audit row per change, naming the admin who made it."""
     log.info("admin %s: " + action, g.admin.email, *args)
     record_console(get_session(), g.admin.email, action, args)
     get_session().commit()
 
 
-# What a throttled sign-in is told, by what held it up (lti_tool.admin.throttle).
-THROTTLED = {
-    "address": "Too many failed sign-ins have come from your network. Try again after "
-               "{until} UTC.",
-    "account": (f"{accounts.MAX_FAILURES} failed sign-ins to this account have come from your "
-                "network. Try again after {until} UTC, or ask another administrator to run "
-                "`lti-tool admin unlock EMAIL`."),
-    "attack": "This account is receiving many failed sign-ins from elsewhere, so for now it "
-              "accepts them only from places it was used before. Try again after {until} UTC "
-              "from your usual network, or ask another administrator to run "
-              "`lti-tool admin unlock EMAIL`.",
-}
-
-
-# -- signing in and out --------------------------------------------------------------------
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    """Sign in with email and password; locks the account after repeated failures."""
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    error = None
-    status = 200
-    if form.validate_on_submit():
-        db = get_session()
-        try:
-            admin = accounts.authenticate(db, form.email.data, form.password.data,
-                                          address=request.remote_addr or "unknown",
-                                          code=form.code.data)
-        except accounts.LoginRefused as refused:
-            db.commit()  # the failure count must stick
-            log.warning("admin sign-in refused from %s: %s", request.remote_addr, refused)
-            if refused.kind == "throttled":
-                status = 429
-                error = THROTTLED[refused.scope or "address"].format(
-                    until=f"{refused.locked_until:%H:%M}")
-            elif refused.kind == "code":
-                status = 400
-                error = ("The code from your authenticator app is not right, or was used "
-                         "already. Enter the newest code it shows.")
-            else:
-                status = 400
-                error = "The email address or password is not right. Check both and try again."
-        else:
-            token = accounts.start_session(db, admin, session_limits())
-            db.commit()
-            # A new session: nothing set before signing in (by anyone) carries over.
-            session.clear()
-            session[SESSION_KEY] = token
-            log.info("admin %s signed in from %s", admin.email, request.remote_addr)
-            return redirect(safe_next(form.next.data, url_for("admin.dashboard")), code=303)
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/login.html", form=form, error=error), status
-
-
-@bp.post("/logout")
-def logout():
-    """Sign out: the session ends on the server and in the browser."""
-    db = get_session()
-    accounts.end_session(db, session.pop(SESSION_KEY, None))
-    db.commit()
-    log.info("admin %s signed out", g.admin.email)
-    flash("You have signed out.", "ok")
-    return redirect(url_for("admin.login"), code=303)
-
-
 # -- overview ------------------------------------------------------------------------------
 @bp.get("/")
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     """What needs attention: pending deployments, recent failures, keys, open links."""
     summary = operations.overview(get_session(), _keyring())
     return render_template("admin/dashboard.html", summary=summary, form=ActionForm())
@@ -142,14 +71,14 @@ def dashboard():
 
 # -- registrations and deployments ---------------------------------------------------------
 @bp.get("/registrations")
-def registrations():
+def registrations() -> ResponseReturnValue:
     """Every registration with its deployments' statuses."""
     return render_template("admin/registrations.html",
                            rows=regs.list_platforms(get_session()))
 
 
 @bp.route("/registrations/new", methods=["GET", "POST"])
-def registration_new():
+def registration_new() -> ResponseReturnValue:
     """Register a platform by hand (Blackboard, Canvas, or Moodle without Dynamic Registration)."""
     form = NewPlatformForm()
     error = None
@@ -179,14 +108,14 @@ def registration_new():
 
 
 @bp.get("/registrations/<int:reg_id>")
-def registration(reg_id: int):
+def registration(reg_id: int) -> ResponseReturnValue:
     """One registration: its details, switches and deployments."""
     return render_template("admin/registration.html", row=_registration(reg_id),
                            form=ActionForm(), deployment_form=DeploymentForm())
 
 
 @bp.route("/registrations/<int:reg_id>/edit", methods=["GET", "POST"])
-def registration_edit(reg_id: int):
+def registration_edit(reg_id: int) -> ResponseReturnValue:
     """Change a registration's details."""
     row = _registration(reg_id)
     form = PlatformForm(obj=row)
@@ -226,7 +155,7 @@ def _switch() -> bool:
 
 
 @bp.post("/registrations/<int:reg_id>/enabled")
-def registration_enabled(reg_id: int):
+def registration_enabled(reg_id: int) -> ResponseReturnValue:
     """Let launches from a registration in, or refuse them all."""
     row = _registration(reg_id)
     enabled = _switch()
@@ -240,7 +169,7 @@ def registration_enabled(reg_id: int):
 
 
 @bp.post("/registrations/<int:reg_id>/auto-approve")
-def registration_auto_approve(reg_id: int):
+def registration_auto_approve(reg_id: int) -> ResponseReturnValue:
     """Switch automatic approval of a registration's new deployments."""
     row = _registration(reg_id)
     value = _switch()
@@ -254,7 +183,7 @@ def registration_auto_approve(reg_id: int):
 
 
 @bp.post("/registrations/<int:reg_id>/deployments")
-def deployment_add(reg_id: int):
+def deployment_add(reg_id: int) -> ResponseReturnValue:
     """Add a deployment id (Blackboard: a new institution)."""
     row = _registration(reg_id)
     form = DeploymentForm()
@@ -279,7 +208,7 @@ def deployment_add(reg_id: int):
 
 
 @bp.post("/registrations/<int:reg_id>/deployments/status")
-def deployment_status(reg_id: int):
+def deployment_status(reg_id: int) -> ResponseReturnValue:
     """Approve (or re-enable) a deployment, or disable it."""
     row = _registration(reg_id)
     statuses = {"approved": DeploymentStatus.APPROVED, "disabled": DeploymentStatus.DISABLED}
@@ -303,7 +232,7 @@ def deployment_status(reg_id: int):
 
 # -- what to paste into a VLE --------------------------------------------------------------
 @bp.get("/values")
-def values():
+def values() -> ResponseReturnValue:
     """The tool's URLs for manual registration forms, and the Canvas JSON configuration."""
     base = current_app.config["BASE_URL"]
     document = json.dumps(canvas_configuration(ToolDescription(base)), indent=2)
@@ -314,7 +243,7 @@ def values():
 
 # -- Dynamic Registration links ------------------------------------------------------------
 @bp.route("/registration-links", methods=["GET", "POST"])
-def invites():
+def invites() -> ResponseReturnValue:
     """Make a one-time Dynamic Registration link (shown once) and list earlier ones."""
     form = InviteForm()
     new_url = None
@@ -337,7 +266,7 @@ def invites():
 
 # -- keys ----------------------------------------------------------------------------------
 @bp.get("/keys")
-def keys():
+def keys() -> ResponseReturnValue:
     """The tool's signing keys with their status."""
     try:
         entries, problem = _keyring().keys(), None
@@ -347,7 +276,7 @@ def keys():
 
 
 @bp.post("/keys/rotate")
-def keys_rotate():
+def keys_rotate() -> ResponseReturnValue:
     """Make a new signing key; the old one stays published until retired."""
     try:
         key = _keyring().rotate()
@@ -361,7 +290,7 @@ def keys_rotate():
 
 
 @bp.post("/keys/retire")
-def keys_retire():
+def keys_retire() -> ResponseReturnValue:
     """Stop publishing a previous key."""
     kid = request.form.get("kid", "")
     try:
@@ -376,7 +305,7 @@ def keys_retire():
 
 # -- what went wrong -----------------------------------------------------------------------
 @bp.get("/failures")
-def failures():
+def failures() -> ResponseReturnValue:
     """Refused logins and launches with their reasons, newest first."""
     page = request.args.get("page", "1")
     number = int(page) if page.isdigit() else 1
@@ -385,14 +314,14 @@ def failures():
 
 
 @bp.get("/grades")
-def grade_failures():
+def grade_failures() -> ResponseReturnValue:
     """Grade deliveries the VLE refused for good, newest first, each with a resend button."""
     rows = list_deliveries(get_session(), failed_only=True, limit=operations.FAILURES_PER_PAGE)
     return render_template("admin/grades.html", rows=rows, form=ActionForm())
 
 
 @bp.post("/grades/<int:delivery_id>/resend")
-def grade_resend(delivery_id: int):
+def grade_resend(delivery_id: int) -> ResponseReturnValue:
     """Queue a refused grade again (after its cause was fixed) and try to send it at once."""
     db = get_session()
     try:

@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..models import AdminSignIn
@@ -72,8 +73,8 @@ def record(session: Session, address: str, email: str | None, ok: bool,
 
 def forget_failures(session: Session, email: str) -> int:
     """`lti-tool admin unlock`: every address may try this account again at once."""
-    result = session.execute(delete(AdminSignIn).where(AdminSignIn.email == email,
-                                                       AdminSignIn.ok.is_(False)))
+    result = cast("CursorResult[Any]", session.execute(delete(AdminSignIn).where(
+        AdminSignIn.email == email, AdminSignIn.ok.is_(False))))
     session.flush()
     return result.rowcount or 0
 
@@ -84,11 +85,11 @@ def recent_failures(session: Session, email: str, now: datetime) -> int:
         AdminSignIn.email == email, AdminSignIn.ok.is_(False), AdminSignIn.at >= now - WINDOW))
 
 
-def _count(session: Session, query) -> int:
+def _count(session: Session, query: Select[tuple[datetime]]) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def _until(session: Session, query, limit: int) -> datetime:
+def _until(session: Session, query: Select[tuple[datetime]], limit: int) -> datetime:
     """When the window has moved past enough failures for the count to drop under `limit`."""
     times = list(session.scalars(query.order_by(AdminSignIn.at.desc()).limit(limit)))
     return times[-1] + WINDOW

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hmac
 import re
 from datetime import datetime
+from typing import Any, cast
 
 import pyotp
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.orm import Session
 
 from ..models import AdminUser
@@ -59,10 +60,10 @@ def check_code(session: Session, user: AdminUser, code: str | None, now: datetim
     step = _matching_step(user.totp_secret, code or "", now, user.totp_last_step)
     if step is None:
         return False
-    claimed = session.execute(
+    claimed = cast("CursorResult[Any]", session.execute(
         update(AdminUser).where(AdminUser.id == user.id, or_(
             AdminUser.totp_last_step.is_(None), AdminUser.totp_last_step < step))
-        .values(totp_last_step=step).execution_options(synchronize_session=False))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)))
     if claimed.rowcount != 1:
         return False
     user.totp_last_step = step

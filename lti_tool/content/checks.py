@@ -13,6 +13,7 @@ from .activities import Context, Reflection, Scenario
 from .frameworks import DCS
 from .guessing import guessing_problems
 from .timing import estimated_minutes, honest_range
+from .errors import Severity
 from .yamlsrc import Source, YMap
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ def check_sensitive(module: Module, data: YMap, ctx: Context) -> None:
                 m = regex.search(text)
                 if m and kind not in found:
                     found[kind] = (m.group(0), n, path.relative_to(ctx.root).as_posix())
-    for kind, severity in (("core", "error"), ("abuse", "warning")):
+    severities: tuple[tuple[str, Severity], ...] = (("core", "error"), ("abuse", "warning"))
+    for kind, severity in severities:
         if kind not in found or (kind == "abuse" and "core" in found):
             continue
         word, n, rel = found[kind]

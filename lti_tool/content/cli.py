@@ -18,7 +18,7 @@ from .library import (
     shipped_module_dirs,
     validate_package,
 )
-from .module import MODULE_FILE
+from .module import MODULE_FILE, Module
 from .timing import estimated_minutes
 
 
@@ -107,7 +107,7 @@ def list_cmd(store: Path, stats: bool) -> None:
         click.echo(f"({broken} error(s) kept some modules out; run 'validate')")
 
 
-def _echo_stats(modules: list) -> None:
+def _echo_stats(modules: list[Module]) -> None:
     """One row per module: pass mark and each naive strategy's share of its points."""
     click.echo("module  pass  " + "  ".join(f"{s:>14}" for s in STRATEGIES)
                + "  longest-correct  minutes(stated/estimated)")
@@ -131,8 +131,8 @@ def import_cmd(source: Path, store: Path, basic: bool) -> None:
     """Validate a package folder or zip and add it to the store."""
     result = import_package(source, store, strict=not basic)
     _echo(result.problems)
-    if not result.ok:
-        raise click.ClickException(f"{source} was not imported: fix the problems above; nothing was changed")
     m = result.module
+    if m is None or result.path is None:
+        raise click.ClickException(f"{source} was not imported: fix the problems above; nothing was changed")
     state = "imported" if result.created else "already present (identical)"
     click.echo(f"{m.id} {m.version} {state} in {display_path(result.path)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class Framework:
                 return el.domain
         return item_id if any(d.id == item_id for d in self.domains) else None
 
-    def domains_of(self, item_ids) -> tuple[str, ...]:
+    def domains_of(self, item_ids: Iterable[str]) -> tuple[str, ...]:
         """The domains these elements sit in, once each, in the framework's own order."""
         found = {self.domain_of(i) for i in item_ids}
         return tuple(d.id for d in self.domains if d.id in found)
@@ -147,7 +148,9 @@ def _crosswalk(data: YMap | None, src: Source, own: set[str]
                ) -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, int]]:
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     lines: dict[str, int] = {}
-    for key, targets in (data or {}).items():
+    if data is None:
+        return out, lines
+    for key, targets in data.items():
         line = data.line_of(key)
         key = str(key)
         if key not in own:

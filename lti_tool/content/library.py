@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import package_digest
 from .errors import ModuleNotFound, Problem
 from .frameworks import Framework, load_frameworks
 from .module import (
@@ -19,7 +20,6 @@ from .module import (
     LoadResult,
     Module,
     load_module,
-    package_digest,
     semver_key,
 )
 from .packages import copy_package, open_package

@@ -38,7 +38,7 @@ def render_markdown(text: str, asset_url: AssetUrl | None = None, inline: bool =
     """
     tokens = _md.parseInline(text or "") if inline else _md.parse(text or "")
     for image in _images(tokens):
-        target = package_path(image.attrGet("src") or "")
+        target = package_path(str(image.attrGet("src") or ""))
         if target is None:
             image.attrSet("src", "")  # never let an unchecked path or remote URL through
         elif asset_url is not None:

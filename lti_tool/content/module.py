@@ -34,7 +34,7 @@ from .markdown import (
     page_title,
     render_markdown,
 )
-from .yamlsrc import Fields, Source, YMap, expect_map, load_yaml
+from .yamlsrc import Fields, Source, YList, YMap, expect_map, load_yaml
 
 MODULE_FILE = "module.yaml"
 MODULE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -50,7 +50,7 @@ MODULE_KEYS = {"id", "version", "title", "summary", "estimated_minutes", "pcf_le
 STRICT_MINUTES = (15, 60)
 
 
-def semver_key(version: str) -> tuple:
+def semver_key(version: str) -> tuple[Any, ...]:
     """Sort key giving semantic-version order (1.0.0-rc.1 < 1.0.0 < 1.0.10)."""
     m = SEMVER_RE.match(version)
     if not m:
@@ -287,17 +287,18 @@ def _build(data: YMap, ctx: Context, expected_id: str, expected_version: str | N
     alignment = _alignment(f.mapping("alignment"), ctx)
     outcomes = []
     raw_outcomes = f.seq("learning_outcomes", what="a list of learning outcomes")
-    for i, o in enumerate(raw_outcomes or []):
-        if not isinstance(o, str) or not o.strip():
-            src.error(raw_outcomes.line_at(i), "each learning outcome must be a sentence of text")
-        else:
-            outcomes.append(o)
-    if raw_outcomes is not None and not outcomes:
-        src.error(raw_outcomes.line, "learning_outcomes is empty; add at least one outcome")
+    if raw_outcomes is not None:
+        for i, o in enumerate(raw_outcomes):
+            if not isinstance(o, str) or not o.strip():
+                src.error(raw_outcomes.line_at(i), "each learning outcome must be a sentence of text")
+            else:
+                outcomes.append(o)
+        if not outcomes:
+            src.error(raw_outcomes.line, "learning_outcomes is empty; add at least one outcome")
 
     references = []
-    raw_refs = f.seq("references", required=False)
-    for i, r in enumerate(raw_refs or []):
+    raw_refs = f.seq("references", required=False) or YList()
+    for i, r in enumerate(raw_refs):
         rm = expect_map(r, raw_refs.line_at(i), src, "each reference")
         if rm is None:
             continue
@@ -324,14 +325,16 @@ def _build(data: YMap, ctx: Context, expected_id: str, expected_version: str | N
 
 def _alignment(data: YMap | None, ctx: Context) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
-    for key, ids in (data or {}).items():
+    if data is None:
+        return out
+    for key, ids in data.items():
         line = data.line_of(key)
         fw = ctx.frameworks.get(str(key))
         if fw is None:
             ctx.src.error(line, f"alignment to unknown framework '{key}'; use one of "
                                 f"{', '.join(sorted(ctx.frameworks))} (framework file names)")
             continue
-        if not isinstance(ids, list) or not ids:
+        if not isinstance(ids, YList) or not ids:
             ctx.src.error(line, f"alignment '{key}' must be a non-empty list of ids, e.g. [{next(iter(fw.alignable))}]")
             continue
         good = []
@@ -369,9 +372,9 @@ def _steps(items: Any, ctx: Context) -> list[Step] | None:
         atype = act.get("type")
         cls = ACTIVITY_TYPES.get(atype) if isinstance(atype, str) else None
         if cls is None:
-            kinds = ", ".join(t for t in ACTIVITY_TYPES if t != "confidence")
+            known = ", ".join(t for t in ACTIVITY_TYPES if t != "confidence")
             what = f"has type '{atype}'" if atype is not None else "has no 'type'"
-            ctx.src.error(act.line_of("type"), f"activity '{act.get('id', '?')}' {what}; use one of {kinds}")
+            ctx.src.error(act.line_of("type"), f"activity '{act.get('id', '?')}' {what}; use one of {known}")
             continue
         activity = cls.parse(act, ctx)
         if activity is not None:

@@ -15,7 +15,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .errors import Problem, Severity
 
 
-class YMap(dict):
+class YMap(dict[Any, Any]):
     """A mapping from YAML that knows its own line and the line of each key."""
 
     line: int
@@ -26,7 +26,7 @@ class YMap(dict):
         return self.key_lines.get(key, self.line)
 
 
-class YList(list):
+class YList(list[Any]):
     """A sequence from YAML that knows its own line and the line of each item."""
 
     line: int
@@ -113,10 +113,10 @@ _MAX_VALUES = 100_000
 
 
 def _line(node: Node) -> int:
-    return node.start_mark.line + 1
+    return int(node.start_mark.line) + 1
 
 
-class _TooLarge(yaml.MarkedYAMLError):
+class _TooLarge(yaml.MarkedYAMLError):  # type: ignore[misc]  # PyYAML ships no type hints
     """Well-formed YAML that expands beyond any real package."""
 
 
@@ -150,10 +150,10 @@ def _convert(node: Node, loader: yaml.SafeLoader, src: Source, depth: int) -> An
     if isinstance(node, ScalarNode):
         return loader.construct_object(node, deep=True)
     if isinstance(node, SequenceNode):
-        out = YList(_convert(item, loader, src, depth + 1) for item in node.value)
-        out.line = _line(node)
-        out.item_lines = [_line(item) for item in node.value]
-        return out
+        items = YList(_convert(item, loader, src, depth + 1) for item in node.value)
+        items.line = _line(node)
+        items.item_lines = [_line(item) for item in node.value]
+        return items
     if isinstance(node, MappingNode):
         loader.flatten_mapping(node)  # resolves "<<" merge keys the way PyYAML would
         out = YMap()

@@ -12,8 +12,9 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, LtiUser
@@ -37,6 +38,8 @@ ACTIONS: dict[str, str] = {
     "data.erase_request": "asked for their own data to be erased (Data Privacy Launch)",
     "data.purge": "purged data past its retention period",
     "data.research_export": "exported a course's attempts, pseudonymised, for research",
+    "admin.sso_sign_in": "signed in to the console through the university's sign-in (SSO)",
+    "admin.sso_refused": "was refused console sign-in through the university's sign-in (SSO)",
     "admin.other": "another console action",
 }
 
@@ -79,7 +82,7 @@ def cli_actor() -> str:
 
 
 def record(session: Session, actor: str, action: str, target: str = "",
-           details: dict | None = None, summary: str = "") -> AuditEvent:
+           details: dict[str, Any] | None = None, summary: str = "") -> AuditEvent:
     """Add one audit row (flushed, not committed: it lands with the change it describes)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; add it to ACTIONS")
@@ -90,7 +93,8 @@ def record(session: Session, actor: str, action: str, target: str = "",
     return row
 
 
-def record_console(session: Session, email: str, template: str, args: tuple) -> AuditEvent:
+def record_console(session: Session, email: str, template: str,
+                   args: tuple[object, ...]) -> AuditEvent:
     """Record a console change from its log line's template and values."""
     action, target = CONSOLE_TEMPLATES.get(template, ("admin.other", ""))
     try:
@@ -113,7 +117,7 @@ class Filters:
     until: datetime | None = None
 
 
-def _query(filters: Filters):
+def _query(filters: Filters) -> Select[tuple[AuditEvent]]:
     """The filtered select, newest first."""
     query = select(AuditEvent)
     if filters.actor:

@@ -6,11 +6,14 @@ import json
 import signal
 import sys
 import threading
+from typing import TextIO
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from ..db import get_session
+from ..models import Registration
 from ..registrations import RegistrationError, get_platform
 from . import audit
 from .evidence import evidence_text
@@ -24,7 +27,7 @@ def data() -> None:
     """Personal data: subject access exports, erasure, retention purges, the audit log."""
 
 
-def _registration(session, ref: str):
+def _registration(session: Session, ref: str) -> Registration:
     """The registration named by --platform, or a message saying how to find one."""
     try:
         return get_platform(session, ref)
@@ -49,7 +52,7 @@ def _policy() -> RetentionPolicy:
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json",
               show_default=True, help="JSON (machine-readable) or a plain-text record.")
 @with_appcontext
-def data_export(platform_ref: str, sub: str, output, fmt: str) -> None:
+def data_export(platform_ref: str, sub: str, output: TextIO, fmt: str) -> None:
     """Everything the tool holds about one person, as JSON (a subject access request)."""
     session = get_session()
     registration = _registration(session, platform_ref)
@@ -145,7 +148,7 @@ def _purge_once(policy: RetentionPolicy, apply: bool) -> None:
               help="The course's id on that platform (the LTI context id).")
 @click.option("--output", type=click.File("w"), default="-", show_default=True)
 @with_appcontext
-def data_research_export(platform_ref: str, context_id: str, output) -> None:
+def data_research_export(platform_ref: str, context_id: str, output: TextIO) -> None:
     """A course's attempts for research: stable pseudonyms, scores and ratings, no names or text."""
     from flask import current_app
 

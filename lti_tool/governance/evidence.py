@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .subjects import PersonExport
+
 TITLES = {
     "lti_user": "Who they are to the tool",
     "membership": "Courses and roles",
@@ -25,7 +30,7 @@ def _value(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
-def evidence_text(document: dict) -> str:
+def evidence_text(document: PersonExport) -> str:
     """Every table of the export, row by row, field by field."""
     reg = document["registration"]
     lines = ["Personal data held by the digital capabilities tool",

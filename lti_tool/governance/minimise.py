@@ -11,6 +11,7 @@ usernames and emails on request) are dropped.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from .settings import keep_raw_claims_seconds
 
@@ -39,10 +40,10 @@ PARTLY_KEPT = {
 }
 
 
-def minimal_claims(claims: dict, now: datetime | None = None,
-                   keep_seconds: int | None = None) -> dict:
+def minimal_claims(claims: dict[str, Any], now: datetime | None = None,
+                   keep_seconds: int | None = None) -> dict[str, Any]:
     """The claims to store for a launch; the full set too while the debugging window is on."""
-    kept: dict = {name: claims[name] for name in KEPT if name in claims}
+    kept: dict[str, Any] = {name: claims[name] for name in KEPT if name in claims}
     for name, members in PARTLY_KEPT.items():
         value = claims.get(name)
         if isinstance(value, dict):
@@ -55,7 +56,7 @@ def minimal_claims(claims: dict, now: datetime | None = None,
     return kept
 
 
-def raw_expired(claims: dict, now: datetime) -> bool:
+def raw_expired(claims: dict[str, Any], now: datetime) -> bool:
     """Whether stored claims still carry a full id_token past its window."""
     if RAW_KEY not in claims:
         return False
@@ -68,6 +69,6 @@ def raw_expired(claims: dict, now: datetime) -> bool:
     return until <= now
 
 
-def without_raw(claims: dict) -> dict:
+def without_raw(claims: dict[str, Any]) -> dict[str, Any]:
     """The stored claims with the full id_token removed."""
     return {k: v for k, v in claims.items() if k not in (RAW_KEY, RAW_UNTIL_KEY)}

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import hmac
 import io
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,24 @@ from ..models import Attempt, AttemptStatus, Context, Deployment, LtiUser, Resou
 
 COLUMNS = ["person", "module", "version", "attempt", "status", "percent", "passed", "points",
            "max_points", "submitted_on", "elements", "confidence_before", "confidence_after"]
+
+
+class ResearchRow(TypedDict):
+    """One attempt in the export; the keys are COLUMNS ("" where a value is missing)."""
+
+    person: str
+    module: str
+    version: str
+    attempt: int
+    status: str
+    percent: float | str
+    passed: str
+    points: float | str
+    max_points: float | str
+    submitted_on: str
+    elements: str
+    confidence_before: str
+    confidence_after: str
 
 
 class CourseNotFound(LookupError):
@@ -41,18 +60,18 @@ def find_course(session: Session, registration_id: int, context_id: str) -> Cont
     return row
 
 
-def _ratings(values: dict) -> str:
+def _ratings(values: dict[str, Any]) -> str:
     """Confidence ratings as `statement=rating` pairs (numbers only, no text)."""
     return " ".join(f"{k}={v}" for k, v in sorted(values.items()) if isinstance(v, (int, float)))
 
 
-def course_rows(session: Session, course: Context, key: bytes) -> list[dict]:
+def course_rows(session: Session, course: Context, key: bytes) -> list[ResearchRow]:
     """One row per attempt in the course, by pseudonym, oldest first."""
     query = (select(Attempt, LtiUser).join(LtiUser, Attempt.user_id == LtiUser.id)
              .join(ResourceLink, Attempt.resource_link_id == ResourceLink.id)
              .where(ResourceLink.context_id == course.id)
              .order_by(Attempt.created_at, Attempt.id))
-    rows = []
+    rows: list[ResearchRow] = []
     for attempt, user in session.execute(query):
         submitted = attempt.status == AttemptStatus.SUBMITTED
         rows.append({
@@ -73,7 +92,7 @@ def course_rows(session: Session, course: Context, key: bytes) -> list[dict]:
     return rows
 
 
-def course_csv(rows: list[dict]) -> str:
+def course_csv(rows: list[ResearchRow]) -> str:
     """The rows as CSV."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)

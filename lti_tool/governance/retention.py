@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Text, cast, delete, exists, func, select
+from sqlalchemy import ColumnElement, CursorResult, Text, cast, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -20,7 +23,7 @@ from ..models import (
     SandboxLink,
     SandboxScore,
 )
-from ..models.base import utcnow
+from ..models.base import Base, utcnow
 from .minimise import RAW_KEY, RAW_UNTIL_KEY, raw_expired, without_raw
 from .settings import RetentionPolicy
 
@@ -40,7 +43,11 @@ class PurgeReport:
         return sum(self.counts.values())
 
 
-def _targets(policy: RetentionPolicy, now: datetime) -> list[tuple[str, object, list]]:
+# The WHERE clauses that pick one kind's rows past their period.
+Conditions = list[ColumnElement[bool]]
+
+
+def _targets(policy: RetentionPolicy, now: datetime) -> list[tuple[str, type[Base], Conditions]]:
     """(kind, model, conditions) for each kind whose period is on."""
     def before(days: int) -> datetime:
         return now - timedelta(days=days)
@@ -48,7 +55,7 @@ def _targets(policy: RetentionPolicy, now: datetime) -> list[tuple[str, object, 
     # A grade still on its way to the VLE keeps its attempt whatever its age.
     waiting = exists().where(GradeDelivery.attempt_id == Attempt.id,
                              GradeDelivery.status == DeliveryStatus.PENDING)
-    plan = [
+    plan: list[tuple[str, int, type[Base], Callable[[int], Conditions]]] = [
         ("launches", policy.launches, Launch, lambda d: [Launch.created_at < before(d)]),
         ("failures", policy.failures, LaunchFailure,
          lambda d: [LaunchFailure.created_at < before(d)]),
@@ -78,8 +85,8 @@ def purge(session: Session, policy: RetentionPolicy, *, apply: bool = False,
     report = PurgeReport(applied=apply)
     for kind, model, conditions in _targets(policy, now):
         if apply:
-            result = session.execute(delete(model).where(*conditions)
-                                     .execution_options(synchronize_session=False))
+            result = typing.cast("CursorResult[Any]", session.execute(
+                delete(model).where(*conditions).execution_options(synchronize_session=False)))
             report.counts[kind] = result.rowcount or 0
         else:
             report.counts[kind] = session.scalar(

@@ -7,6 +7,7 @@ the console share, and so it can be read without an app (a cron job, a test).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 PREFIX = "LTI_TOOL_"
@@ -16,7 +17,7 @@ class SettingError(ValueError):
     """A retention setting that is not a whole number of days or seconds."""
 
 
-def _whole(name: str, default: int, environ) -> int:
+def _whole(name: str, default: int, environ: Mapping[str, str]) -> int:
     """A non-negative integer setting; a clear error instead of a silent default."""
     raw = environ.get(PREFIX + name)
     if raw is None or raw.strip() == "":
@@ -51,7 +52,7 @@ class RetentionPolicy:
     audit: int = 6 * 365
 
     @classmethod
-    def from_env(cls, environ=None) -> "RetentionPolicy":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "RetentionPolicy":
         """The policy from LTI_TOOL_RETENTION_<KIND>_DAYS, defaults for what is unset."""
         environ = os.environ if environ is None else environ
         defaults = cls()
@@ -64,13 +65,13 @@ class RetentionPolicy:
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
 
-def keep_raw_claims_seconds(environ=None) -> int:
+def keep_raw_claims_seconds(environ: Mapping[str, str] | None = None) -> int:
     """How long a launch's full id_token claims are kept for debugging (0: not at all)."""
     environ = os.environ if environ is None else environ
     return _whole("KEEP_RAW_CLAIMS_SECONDS", 0, environ)
 
 
-def research_key(environ=None) -> str | None:
+def research_key(environ: Mapping[str, str] | None = None) -> str | None:
     """The key research pseudonyms are made with (LTI_TOOL_RESEARCH_KEY), if one is set.
 
     Without it the app's SECRET_KEY is used: pseudonyms then change if that key changes.

@@ -13,8 +13,9 @@ import enum
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, Result, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..content.activities.reflection import Reflection
@@ -35,6 +36,10 @@ from ..models import (
     SandboxScore,
 )
 from ..models.base import utcnow
+
+if TYPE_CHECKING:
+    from ..content.library import Library
+    from ..content.module import Module
 
 EXPORT_FORMAT = "lti-tool-person-export/1"
 ERASED_TEXT = "[erased]"
@@ -73,6 +78,25 @@ HOLDINGS: dict[str, str | dict[str, str]] = {
 }
 
 
+class ExportedRegistration(TypedDict):
+    """The registration an export was made under."""
+
+    id: int
+    name: str | None
+    issuer: str
+    client_id: str
+
+
+class PersonExport(TypedDict):
+    """Everything held about one person: JSON-ready rows, by table."""
+
+    format: str
+    exported_at: str
+    registration: ExportedRegistration
+    sub: str
+    tables: dict[str, list[dict[str, object]]]
+
+
 class PersonNotFound(LookupError):
     """The registration holds nothing about that `sub`."""
 
@@ -106,7 +130,7 @@ def find_person(session: Session, registration: Registration, sub: str) -> LtiUs
                                                 LtiUser.sub == sub))
 
 
-def _context_ids(registration: Registration):
+def _context_ids(registration: Registration) -> Select[tuple[int]]:
     """A subquery: ids of the courses seen through the registration's deployments."""
     return (select(Context.id).join(Deployment, Context.deployment_id == Deployment.id)
             .where(Deployment.registration_id == registration.id))
@@ -121,10 +145,15 @@ def _plain(value: object) -> object:
     return value
 
 
-def _row(row: object) -> dict:
+def _row(row: object) -> dict[str, object]:
     """Every column of a model row."""
     table = row.__table__  # type: ignore[attr-defined]
     return {c.key: _plain(getattr(row, c.key)) for c in table.columns}
+
+
+def _count(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (the ORM types every result as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def _is_sandbox(registration: Registration) -> bool:
@@ -133,7 +162,7 @@ def _is_sandbox(registration: Registration) -> bool:
 
 
 def export_person(session: Session, registration: Registration, sub: str,
-                  now: datetime | None = None) -> dict:
+                  now: datetime | None = None) -> PersonExport:
     """Everything held about the person, by table, as JSON-ready data; PersonNotFound if nothing."""
     user = find_person(session, registration, sub)
     roster = list(session.scalars(select(RosterMember).where(
@@ -141,7 +170,7 @@ def export_person(session: Session, registration: Registration, sub: str,
         .order_by(RosterMember.id)))
     if user is None and not roster:
         raise PersonNotFound(f"registration {registration.id} holds nothing about that user")
-    tables: dict[str, list[dict]] = {name: [] for name in (*HOLDINGS, "audit_event")}
+    tables: dict[str, list[dict[str, object]]] = {name: [] for name in (*HOLDINGS, "audit_event")}
     tables["roster_member"] = [_row(r) for r in roster]
     if user is not None:
         tables["lti_user"] = [_row(user)]
@@ -179,7 +208,7 @@ def pending_grades(session: Session, user: LtiUser) -> list[GradeDelivery]:
         GradeDelivery.user_id == user.id, GradeDelivery.status == DeliveryStatus.PENDING)))
 
 
-def _scrub_answers(answers: dict, module) -> dict:
+def _scrub_answers(answers: dict[str, Any], module: Module | None) -> dict[str, Any]:
     """The answers with written text replaced; choices and ratings (which scores rest on) kept."""
     if module is not None:
         texts = {a.id for a in module.activities if isinstance(a, Reflection)}
@@ -190,7 +219,7 @@ def _scrub_answers(answers: dict, module) -> dict:
             for k, v in answers.items()}
 
 
-def _module_of(library, attempt: Attempt):
+def _module_of(library: Library | None, attempt: Attempt) -> Module | None:
     """The module version the attempt was taken on, or None when it cannot be loaded."""
     if library is None:
         return None
@@ -200,8 +229,8 @@ def _module_of(library, attempt: Attempt):
         return None
 
 
-def erase_person(session: Session, registration: Registration, sub: str, *, library=None,
-                 force: bool = False) -> ErasureReport:
+def erase_person(session: Session, registration: Registration, sub: str, *,
+                 library: Library | None = None, force: bool = False) -> ErasureReport:
     """Erase or pseudonymise the person everywhere (flushed); ErasureRefused while grades wait.
 
     With ``force``, grades still waiting for the VLE are dropped (and the report says so).
@@ -235,20 +264,21 @@ def erase_person(session: Session, registration: Registration, sub: str, *, libr
         report.add("lti_user", "pseudonymised", 1)
     gone = session.execute(delete(RosterMember).where(
         RosterMember.user_sub == sub, RosterMember.context_id.in_(contexts)))
-    report.add("roster_member", "deleted", gone.rowcount or 0)
+    report.add("roster_member", "deleted", _count(gone))
     if _is_sandbox(registration):
         done = session.execute(update(SandboxScore).where(SandboxScore.user_id == sub)
                                .values(user_id=pseudonym, comment=None))
-        report.add("sandbox_score", "pseudonymised", done.rowcount or 0)
+        report.add("sandbox_score", "pseudonymised", _count(done))
     session.flush()
     report.notes.append("The VLE still holds this person and their grades: erase them there too.")
     return report
 
 
-def _erase_user_rows(session: Session, user: LtiUser, library, report: ErasureReport) -> None:
+def _erase_user_rows(session: Session, user: LtiUser, library: Library | None,
+                     report: ErasureReport) -> None:
     """Launches deleted; written text, comments and error bodies replaced (flushed)."""
     launches = session.execute(delete(Launch).where(Launch.user_id == user.id))
-    report.add("launch", "deleted (with any deep linking responses)", launches.rowcount or 0)
+    report.add("launch", "deleted (with any deep linking responses)", _count(launches))
     attempts = list(session.scalars(select(Attempt).where(Attempt.user_id == user.id)))
     for attempt in attempts:
         scrubbed = _scrub_answers(dict(attempt.answers or {}), _module_of(library, attempt))
@@ -260,10 +290,10 @@ def _erase_user_rows(session: Session, user: LtiUser, library, report: ErasureRe
             update(ReflectionMark).where(ReflectionMark.attempt_id.in_([a.id for a in attempts]),
                                          ReflectionMark.comment != "")
             .values(comment=ERASED_TEXT))
-        report.add("reflection_mark", "comments replaced", comments.rowcount or 0)
+        report.add("reflection_mark", "comments replaced", _count(comments))
     grades = session.execute(update(GradeDelivery).where(GradeDelivery.user_id == user.id)
                              .values(comment=None, last_error_body=None))
-    report.add("grade_delivery", "kept with comment and error text cleared", grades.rowcount or 0)
+    report.add("grade_delivery", "kept with comment and error text cleared", _count(grades))
     memberships = session.scalar(select(Membership.id).where(Membership.user_id == user.id)
                                  .limit(1))
     if memberships is not None:

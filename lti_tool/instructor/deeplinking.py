@@ -319,7 +319,7 @@ def request_of(launch: Launch) -> DeepLinkingRequest:
             f"launch {launch.id} accept_types {settings.get('accept_types')!r}")
     # accept_multiple is optional and defaults to true in the specification.
     multiple = settings.get("accept_multiple", True)
-    return DeepLinkingRequest(return_url=url, accept_multiple=multiple is not False
+    return DeepLinkingRequest(return_url=str(url), accept_multiple=multiple is not False
                               and str(multiple).lower() != "false",
                               data=settings.get("data"), has_data="data" in settings)
 
@@ -329,7 +329,7 @@ def sent_response(session: Session, launch: Launch) -> DeepLinkResponse | None:
     return session.scalar(select(DeepLinkResponse).where(DeepLinkResponse.launch_id == launch.id))
 
 
-def content_item(choice: Choice, card: ModuleCard, launch_url: str) -> dict:
+def content_item(choice: Choice, card: ModuleCard, launch_url: str) -> dict[str, t.Any]:
     """An `ltiResourceLink` content item with its line item and custom parameters."""
     return {
         "type": "ltiResourceLink",
@@ -343,8 +343,8 @@ def content_item(choice: Choice, card: ModuleCard, launch_url: str) -> dict:
     }
 
 
-def response_claims(launch: Launch, request: DeepLinkingRequest, items: list[dict],
-                    now: int | None = None) -> dict:
+def response_claims(launch: Launch, request: DeepLinkingRequest, items: list[dict[str, t.Any]],
+                    now: int | None = None) -> dict[str, t.Any]:
     """The LtiDeepLinkingResponse: from our client id to the platform, for its deployment."""
     registration = launch.deployment.registration
     now = int(time.time()) if now is None else now

@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from ..attempts import lifecycle
 from ..attempts.settings import link_settings
@@ -27,13 +28,14 @@ from ..lti import roles
 from ..lti.constants import MessageType
 from ..lti.current import current_launch
 from ..lti.urls import tool_urls
+from ..models import DeepLinkResponse, Launch, ResourceLink
 from . import bp
 from . import deeplinking as dl
 
 log = logging.getLogger(__name__)
 
 
-def _lecturer_launch(launch_id: str):
+def _lecturer_launch(launch_id: str) -> Launch:
     """The launch in the URL, if it is this browser's and a lecturer's; else a 403 page."""
     launch = current_launch(launch_id)
     if not roles.is_staff(launch.roles):
@@ -45,8 +47,16 @@ def _lecturer_launch(launch_id: str):
     return launch
 
 
+def _link(launch: Launch) -> ResourceLink:
+    """The activity link being set up; a 404 page for a launch without one."""
+    if launch.resource_link is None:
+        abort(404, "There is nothing to choose modules for here: open an activity from your "
+                   "course, or add one with your learning environment's activity picker.")
+    return launch.resource_link
+
+
 @bp.route("/i/<launch_id>/modules", methods=["GET", "POST"])
-def pick(launch_id: str):
+def pick(launch_id: str) -> ResponseReturnValue:
     """The picker: every module with a preview, filters, and the marking settings per module."""
     launch = _lecturer_launch(launch_id)
     db = get_session()
@@ -62,10 +72,8 @@ def pick(launch_id: str):
         if sent is not None:
             return _already_sent(launch, sent)
         multiple = dl_request.accept_multiple
-    elif launch.resource_link is None:
-        abort(404, "There is nothing to choose modules for here: open an activity from your "
-                   "course, or add one with your learning environment's activity picker.")
     else:
+        _link(launch)  # a 404 page when there is no activity to set up
         multiple = False
 
     library = get_library()
@@ -94,7 +102,7 @@ def pick(launch_id: str):
     # Modules already ticked stay on the form even when the filter hides them.
     listed = shown + [c for c in all_cards if c.module.id in chosen and c not in shown]
     # Changing an activity's module after students have started it: say what happens first.
-    usage = (0, 0) if deep else lifecycle.link_usage(get_session(), launch.resource_link.id)
+    usage = (0, 0) if deep else lifecycle.link_usage(get_session(), _link(launch).id)
     return render_template(
         "instructor/picker.html", launch=launch, deep=deep, multiple=multiple, usage=usage,
         framework=framework, domain=domain, element=element, cards=listed,
@@ -103,19 +111,21 @@ def pick(launch_id: str):
         domain_titles={d.id: d.title for d in framework.domains}), 400 if errors else 200
 
 
-def _initial(launch, all_cards, deep: bool) -> tuple[list[str], dict]:
+def _initial(launch: Launch, all_cards: list[dl.ModuleCard],
+             deep: bool) -> tuple[list[str], dict[str, dict[str, str]]]:
     """Starting form: each module's defaults; an existing link shows its current settings."""
     values = {c.module.id: dl.default_values(c) for c in all_cards}
     if deep:
         return [], values
-    settings = link_settings(launch.resource_link)
+    settings = link_settings(_link(launch))
     for card in all_cards:
         if card.module.id == settings.module_id:
             values[card.module.id] = dl.values_for_link(card, settings)
     return ([settings.module_id] if settings.module_id else []), values
 
 
-def _send(launch, choices: list[dl.Choice], all_cards):
+def _send(launch: Launch, choices: list[dl.Choice],
+          all_cards: list[dl.ModuleCard]) -> ResponseReturnValue:
     """Sign and record the response, then hand it to the browser to post to the platform."""
     db = get_session()
     try:
@@ -136,26 +146,27 @@ def _send(launch, choices: list[dl.Choice], all_cards):
                            return_url=dl.request_of(launch).return_url, choices=choices)
 
 
-def _save(launch, choice: dl.Choice):
+def _save(launch: Launch, choice: dl.Choice) -> ResponseReturnValue:
     """An existing link: store the module and its settings on the link itself."""
-    dl.apply_to_link(launch.resource_link, choice)
+    link = _link(launch)
+    dl.apply_to_link(link, choice)
     audit.record(get_session(), audit.lti_actor(launch.user), "link.module",
-                 f"link#{launch.resource_link.id}",
+                 f"link#{link.id}",
                  {"module_id": choice.module_id, "settings": choice.settings()})
     get_session().commit()
-    log.info("link %s now delivers %s with %s", launch.resource_link.id, choice.module_id,
+    log.info("link %s now delivers %s with %s", link.id, choice.module_id,
              choice.settings())
     flash(f"Saved: this activity now delivers “{choice.title}”.")
     return redirect(url_for("lti.landing", launch_id=launch.id))
 
 
-def _already_sent(launch, sent):
+def _already_sent(launch: Launch, sent: DeepLinkResponse | None) -> ResponseReturnValue:
     """A replayed picker: say what was sent and how to add more."""
     return render_template("instructor/already_sent.html", launch=launch, sent=sent), 409
 
 
 @bp.get("/i/<launch_id>/modules/<module_id>/preview")
-def preview(launch_id: str, module_id: str):
+def preview(launch_id: str, module_id: str) -> ResponseReturnValue:
     """A module's first page, outcomes and outline, as students will see them."""
     launch = _lecturer_launch(launch_id)
     try:

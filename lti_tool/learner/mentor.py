@@ -5,26 +5,28 @@ from __future__ import annotations
 import logging
 
 from flask import abort, make_response, render_template
+from flask.typing import ResponseReturnValue
 
 from ..classview.services import OutOfScope
 from ..db import get_session
 from ..errors import render_problem
 from ..library import get_library
 from ..lti.current import current_launch
+from ..models import Launch
 from ..progress import band_descriptions
 from . import bp, mentoring
 
 log = logging.getLogger(__name__)
 
 
-def mentor_notice(launch, status: int = 200):
+def mentor_notice(launch: Launch, status: int = 200) -> ResponseReturnValue:
     """A mentor's page for a link: the students they mentor, or what they can and cannot do."""
     return render_template("learner/mentor.html", launch=launch,
                            mentees=mentoring.mentees(get_session(), launch)), status
 
 
 @bp.get("/mentees/<int:user_id>")
-def mentee(launch_id: str, user_id: int):
+def mentee(launch_id: str, user_id: int) -> ResponseReturnValue:
     """One mentee's attempts and mastery across the course; nobody else's."""
     launch = current_launch(launch_id)
     db = get_session()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..classview import services as classview
+from ..classview.services import AttemptRow, ClassScope, Student
 from ..content import Library
 from ..lti import roles
 from ..lti.constants import Claim
@@ -55,7 +56,8 @@ def mentee(session: Session, launch: Launch, user_id: int) -> LtiUser | None:
     return user if user.sub in mentee_subs(launch) else None
 
 
-def progress(session: Session, library: Library, launch: Launch, user: LtiUser):
+def progress(session: Session, library: Library, launch: Launch,
+             user: LtiUser) -> tuple[ClassScope, Student, list[AttemptRow]]:
     """(scope, class-view row, attempt rows) of one mentee across the launch's course."""
     scope = classview.class_scope(session, launch, "course")
     student = classview.one_student(session, library, scope, user)

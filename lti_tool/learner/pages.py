@@ -6,18 +6,41 @@ Presentation only: reads attempts and modules, changes nothing.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from flask import url_for
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..attempts import answers, lifecycle
-from ..content import Module, ModuleNotFound
+from ..content import Activity, Library, Module, ModuleNotFound
 from ..models import Attempt, Launch, ResourceLink
 
 
 QUESTIONS = ("single_choice", "multiple_response")
+
+
+class RevisitItem(TypedDict):
+    """An item that lost marks, its step, and the page before it (position, title) if any."""
+
+    title: str
+    index: int
+    elements: list[str]
+    page: tuple[int, str] | None
+    points: float
+    max: float
+
+
+class CourseModule(TypedDict):
+    """One activity of the course on the profile page, and where the student stands in it."""
+
+    title: str
+    activity: str | None
+    state: str
+    percent: float | None
+    url: str | None
+    current: bool
 
 
 def titles(module: Module) -> list[str]:
@@ -52,7 +75,7 @@ _CAPTION = re.compile(r"<caption[^>]*>(.*?)</caption>", re.S)
 
 def scrolling_tables(html: str) -> str:
     """Each table of a page in its own focusable, labelled box that scrolls on a phone."""
-    def wrap(match: re.Match) -> str:
+    def wrap(match: re.Match[str]) -> str:
         caption = _CAPTION.search(match.group(0))
         label = re.sub(r"<[^>]+>", "", caption.group(1)).strip() if caption else ""
         return (f'<div class="table-scroll" role="region" tabindex="0" '
@@ -61,7 +84,7 @@ def scrolling_tables(html: str) -> str:
 
 
 def step_view(module: Module, attempt: Attempt, index: int, launch_id: str,
-              typed: str | None = None) -> dict:
+              typed: str | None = None) -> dict[str, Any]:
     """The step's page, form or feedback, in the attempt's own option order.
 
     ``typed`` is a reflection the student just sent and we refused: it goes back in the box.
@@ -92,13 +115,14 @@ def step_view(module: Module, attempt: Attempt, index: int, launch_id: str,
     return view
 
 
-def revisit(module: Module, attempt: Attempt) -> list[dict]:
+def revisit(module: Module, attempt: Attempt) -> list[RevisitItem]:
     """Items that did not earn full marks, with their step and the page before them to reread."""
     result = module.score(answers.scoring_answers(attempt, module), marks=attempt.marks or None)
     names = titles(module)
-    out, last_page = [], None
+    out: list[RevisitItem] = []
+    last_page: tuple[int, str] | None = None
     for position, item in enumerate(module.steps, start=1):
-        if not hasattr(item, "score"):
+        if not isinstance(item, Activity):
             last_page = (position, getattr(item, "title", "") or names[position])
             continue
         scored = result.by_activity.get(item.id)
@@ -118,7 +142,7 @@ def element_title(dcs: Any, element: str) -> str:
     return f"{element} {title}" if title else element
 
 
-def course_modules(db: Any, library: Any, launch: Any) -> list[dict]:
+def course_modules(db: Session, library: Library, launch: Launch) -> list[CourseModule]:
     """The course's activities with a module, and where this student stands in each.
 
     A link opens the activity with this student's latest launch of it; an activity they never
@@ -128,13 +152,13 @@ def course_modules(db: Any, library: Any, launch: Any) -> list[dict]:
         return []
     links = db.scalars(select(ResourceLink).where(ResourceLink.context_id == launch.context_id)
                        .order_by(ResourceLink.id)).all()
-    out = []
+    out: list[CourseModule] = []
     for link in links:
         now = lifecycle.situation(db, launch.user, link)
         if now.phase == lifecycle.Phase.NOT_SET_UP:
             continue
         try:
-            title = library.get(now.settings.module_id).title
+            title = library.get(now.settings.module_id or "").title  # phase: it is set
         except ModuleNotFound:
             continue
         own = launch.id if link.id == launch.resource_link_id else db.scalar(

@@ -10,25 +10,26 @@ import logging
 from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 
 from .. import grades
 from ..attempts import answers, lifecycle
-from ..attempts.feedback import reflection_rows
+from ..attempts.feedback import ReflectionRow, reflection_rows
 from ..attempts.lifecycle import NoAttemptsLeft, Phase, StaleAttempt
 from ..attempts.profile import build_profile
-from ..content import InvalidAnswer, Module, ModuleNotFound
+from ..content import InvalidAnswer, Library, Module, ModuleNotFound
 from ..db import committed, get_session
 from ..grades.web import deliver_now
 from ..library import get_library
 from ..lti import roles
 from ..lti.current import current_launch
-from ..models import Attempt
+from ..models import Attempt, Launch, ResourceLink
 from . import bp, pages
 
 log = logging.getLogger(__name__)
 
 
-def _link(launch):
+def _link(launch: Launch) -> ResourceLink:
     """The resource link of the launch, or a 404 for launches without one."""
     if launch.resource_link is None:
         abort(404, "This page belongs to an activity link; open it from your course.")
@@ -41,7 +42,7 @@ def _form_number(name: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
-def _stale(launch, error: StaleAttempt):
+def _stale(launch: Launch, error: StaleAttempt) -> ResponseReturnValue:
     """The page for a form from an out-of-date tab: nothing saved, and where things stand."""
     log.info("stale form for attempt %s of user %s: now %s", error.number, launch.user_id,
              error.situation.phase.value)
@@ -49,7 +50,7 @@ def _stale(launch, error: StaleAttempt):
                            now=error.situation), 409
 
 
-def _mentor_notice(launch, status: int = 200):
+def _mentor_notice(launch: Launch, status: int = 200) -> ResponseReturnValue:
     """Mentors and observers watch (their mentees' progress); no attempt or score of their own."""
     from .mentor import mentor_notice
 
@@ -57,7 +58,7 @@ def _mentor_notice(launch, status: int = 200):
 
 
 @bp.get("/")
-def start(launch_id: str):
+def start(launch_id: str) -> ResponseReturnValue:
     """Where the student stands: the module's start page, the open attempt, or their result."""
     launch = current_launch(launch_id)
     link = _link(launch)
@@ -83,7 +84,7 @@ def start(launch_id: str):
 
 
 @bp.post("/start")
-def begin(launch_id: str):
+def begin(launch_id: str) -> ResponseReturnValue:
     """Start the first attempt, or try again: only ever from this explicit button."""
     launch = current_launch(launch_id)
     link = _link(launch)
@@ -114,7 +115,7 @@ bp.add_url_rule("/retry", endpoint="retry", view_func=begin, methods=["POST"])
 
 
 @bp.get("/step/<int:index>")
-def step(launch_id: str, index: int):
+def step(launch_id: str, index: int) -> ResponseReturnValue:
     """Show one step of the open attempt (its page, question, or the feedback on an answer)."""
     launch = current_launch(launch_id)
     db = get_session()
@@ -130,7 +131,7 @@ def step(launch_id: str, index: int):
 
 
 @bp.post("/step/<int:index>")
-def answer(launch_id: str, index: int):
+def answer(launch_id: str, index: int) -> ResponseReturnValue:
     """Save the step's answer, then show its feedback or move on."""
     launch = current_launch(launch_id)
     link = _link(launch)
@@ -168,8 +169,8 @@ def answer(launch_id: str, index: int):
     return redirect(url_for("learner.step", launch_id=launch_id, index=index, _anchor="feedback"))
 
 
-def _render_step(launch, module, attempt, index: int, error: str | None = None,
-                 typed: str | None = None):
+def _render_step(launch: Launch, module: Module, attempt: Attempt, index: int,
+                 error: str | None = None, typed: str | None = None) -> ResponseReturnValue:
     """The step page; 400 when it carries a refused answer."""
     total = answers.step_count(module)
     return render_template(
@@ -191,7 +192,7 @@ def _next_url(launch_id: str, index: int, total: int) -> str:
 
 
 @bp.get("/review")
-def review(launch_id: str):
+def review(launch_id: str) -> ResponseReturnValue:
     """Before submitting: what is done and what is still open."""
     launch = current_launch(launch_id)
     attempt = lifecycle.situation(get_session(), launch.user, _link(launch)).open
@@ -203,7 +204,7 @@ def review(launch_id: str):
 
 
 @bp.post("/submit")
-def submit(launch_id: str):
+def submit(launch_id: str) -> ResponseReturnValue:
     """Submit the attempt the review page showed: score it on its own module version."""
     launch = current_launch(launch_id)
     link = _link(launch)
@@ -226,7 +227,7 @@ def submit(launch_id: str):
 
 
 @bp.get("/attempts/<int:number>")
-def summary(launch_id: str, number: int):
+def summary(launch_id: str, number: int) -> ResponseReturnValue:
     """The result of a submitted attempt: score, each element, feedback, what to revisit."""
     launch = current_launch(launch_id)
     db, library = get_session(), get_library()
@@ -245,7 +246,7 @@ def summary(launch_id: str, number: int):
 
 
 @bp.get("/attempts/<int:number>/step/<int:index>")
-def reread(launch_id: str, index: int, number: int):
+def reread(launch_id: str, index: int, number: int) -> ResponseReturnValue:
     """One step of a submitted attempt, read-only: what "What to revisit" links to."""
     launch = current_launch(launch_id)
     attempt = lifecycle.situation(get_session(), launch.user, _link(launch)).attempt(number)
@@ -263,13 +264,13 @@ def reread(launch_id: str, index: int, number: int):
 
 
 @bp.get("/choose")
-def choose(launch_id: str):
+def choose(launch_id: str) -> ResponseReturnValue:
     """The old address of the module chooser: the lecturer's picker does this now."""
     return redirect(url_for("instructor.pick", launch_id=launch_id))
 
 
 @bp.get("/assets/<module_id>/<version>/<path:path>")
-def asset(launch_id: str, module_id: str, version: str, path: str):
+def asset(launch_id: str, module_id: str, version: str, path: str) -> ResponseReturnValue:
     """An image from a module package; SVGs cannot run scripts on our origin."""
     current_launch(launch_id)
     try:
@@ -286,7 +287,7 @@ def asset(launch_id: str, module_id: str, version: str, path: str):
 
 
 @bp.get("/profile")
-def profile(launch_id: str):
+def profile(launch_id: str) -> ResponseReturnValue:
     """My capability profile: mastery per domain and element, confidence, next steps."""
     from ..progress import (
         band_descriptions,
@@ -305,7 +306,7 @@ def profile(launch_id: str):
     courses = {a.resource_link.context.context_id: (a.resource_link.context.title
                                                     or a.resource_link.context.label)
                for a in used}
-    marked: dict[int, list] = {}
+    marked: dict[int, list[ReflectionRow]] = {}
     for row in reflection_rows(db, library, used):
         marked.setdefault(row.attempt.id, []).append(row)
     return render_template("learner/profile.html", launch=launch, profile=built, views=views,
@@ -315,7 +316,7 @@ def profile(launch_id: str):
                            module_title=lambda a: _module_title(library, a))
 
 
-def _module_title(library, attempt: Attempt) -> str:
+def _module_title(library: Library, attempt: Attempt) -> str:
     """The title of the module version an attempt was on."""
     try:
         return answers.module_of(library, attempt).title
@@ -324,12 +325,12 @@ def _module_title(library, attempt: Attempt) -> str:
 
 
 @bp.get("/evidence")
-def evidence(launch_id: str):
+def evidence(launch_id: str) -> ResponseReturnValue:
     """A printable evidence record for a PCF portfolio: modules, dates, scores, reflections."""
     launch = current_launch(launch_id)
     db, library = get_session(), get_library()
     built, used = build_profile(db, library, launch.user, launch.deployment_id)
-    feedback: dict[int, list] = {}
+    feedback: dict[int, list[ReflectionRow]] = {}
     for row in reflection_rows(db, library, used):
         feedback.setdefault(row.attempt.id, []).append(row)
     rows = []

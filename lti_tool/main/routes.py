@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, render_template
+from flask.typing import ResponseReturnValue
 
 from ..content import render_markdown
 
@@ -13,14 +14,14 @@ from . import bp
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """What the tool is and the values a VLE administrator needs."""
     return render_template("index.html", urls=tool_urls(current_app.config["BASE_URL"]),
                            sandbox=current_app.config["SANDBOX_ENABLED"])
 
 
 @bp.get("/accessibility")
-def accessibility():
+def accessibility() -> ResponseReturnValue:
     """The accessibility statement (the same file as docs/accessibility.md)."""
     text = (Path(current_app.root_path) / "templates" / "accessibility.md").read_text("utf-8")
     return render_template("statement.html", title="Accessibility statement",

@@ -1,6 +1,9 @@
 """Alembic environment: our metadata, the URL from the caller, batch mode for SQLite."""
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import engine_from_config, pool
 
 from lti_tool.models import Base
@@ -9,7 +12,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_, obj, autogen_context):
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our UTCDateTime as a plain timezone-aware DateTime so migrations stand alone."""
     from lti_tool.models.base import UTCDateTime
 

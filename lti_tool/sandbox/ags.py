@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timezone
+from typing import Any, NotRequired, TypedDict
 
 from flask import Response, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,9 +62,20 @@ def _authorised(*scopes: str) -> Response | None:
     return None
 
 
-def line_item_json(item: SandboxLineItem) -> dict:
+class LineItemJson(TypedDict):
+    """The JSON of an AGS line item."""
+
+    id: str
+    label: str
+    scoreMaximum: float
+    resourceId: str
+    tag: str
+    resourceLinkId: NotRequired[str]
+
+
+def line_item_json(item: SandboxLineItem) -> LineItemJson:
     """A line item as AGS shows it."""
-    data = {"id": f"{_base()}/lineitems/{item.id}", "label": item.label,
+    data: LineItemJson = {"id": f"{_base()}/lineitems/{item.id}", "label": item.label,
             "scoreMaximum": item.score_maximum, "resourceId": item.resource_id,
             "tag": item.tag}
     if item.resource_link_id:
@@ -85,7 +98,7 @@ def ensure_activity_items(session: Session) -> None:
 
 @bp.route("/lineitems", methods=["GET", "POST"])
 @csrf.exempt  # a service called with a bearer token, not a browser form
-def lineitems():
+def lineitems() -> ResponseReturnValue:
     """List the course's line items, or create one."""
     if request.method == "GET":
         refused = _authorised(SCOPE_LINEITEM, SCOPE_LINEITEM_READ)
@@ -104,8 +117,8 @@ def lineitems():
     if not isinstance(data, dict) or not str(data.get("label") or "").strip():
         return _problem(400, "a line item needs a label")
     try:
-        maximum = float(data.get("scoreMaximum"))
-    except (TypeError, ValueError):
+        maximum = float(data["scoreMaximum"])
+    except (KeyError, TypeError, ValueError):
         return _problem(400, "scoreMaximum must be a number")
     if not 0 < maximum < 1e6:
         return _problem(400, "scoreMaximum must be positive")
@@ -135,7 +148,7 @@ def _item_or_404(item_id: str) -> SandboxLineItem:
 
 
 @bp.get("/lineitems/<item_id>")
-def lineitem(item_id: str):
+def lineitem(item_id: str) -> ResponseReturnValue:
     """One line item."""
     refused = _authorised(SCOPE_LINEITEM, SCOPE_LINEITEM_READ)
     if refused:
@@ -146,7 +159,7 @@ def lineitem(item_id: str):
 
 @bp.post("/lineitems/<item_id>/scores")
 @csrf.exempt
-def scores(item_id: str):
+def scores(item_id: str) -> ResponseReturnValue:
     """Store a score, checked as Moodle checks it."""
     refused = _authorised(SCOPE_SCORE)
     if refused:
@@ -154,7 +167,7 @@ def scores(item_id: str):
     if request.mimetype != SCORE_TYPE:
         return _problem(415, f"scores must be sent as {SCORE_TYPE}")
     item = _item_or_404(item_id)
-    data = request.get_json(force=True, silent=True)
+    data: Any = request.get_json(force=True, silent=True)  # its shape: _check_score
     error = _check_score(data)
     if error:
         return _problem(400, error)
@@ -204,7 +217,7 @@ def _check_score(data: object) -> str | None:
 
 
 @bp.get("/gradebook")
-def gradebook():
+def gradebook() -> ResponseReturnValue:
     """The course gradebook: each student's latest score per line item."""
     db = get_session()
     ensure_activity_items(db)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 import jwt
 from flask import abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,7 +31,7 @@ class ResponseRefused(ValueError):
     """A deep linking response the sandbox will not accept; the message says why."""
 
 
-def all_links(session: Session) -> dict[str, dict]:
+def all_links(session: Session) -> dict[str, sandbox.Link]:
     """The sandbox course's activities: the built-in ones, then those added by deep linking."""
     links = dict(sandbox.LINKS)
     for row in session.scalars(select(SandboxLink).order_by(SandboxLink.id)):
@@ -41,7 +43,7 @@ def all_links(session: Session) -> dict[str, dict]:
 
 
 @bp.post("/deep-link")
-def start_deep_link():
+def start_deep_link() -> ResponseReturnValue:
     """Initiate a deep linking login as the lecturer, as a VLE's 'add an activity' page does."""
     base = current_app.config["BASE_URL"]
     user_key = request.form.get("user", "lecturer")
@@ -57,7 +59,7 @@ def start_deep_link():
 
 @bp.post("/deep-link-return")
 @csrf.exempt  # posted by the tool's page, like any platform's return URL; the JWT is the proof
-def deep_link_return():
+def deep_link_return() -> ResponseReturnValue:
     """Check the tool's signed LtiDeepLinkingResponse and add its activities to the course."""
     base = current_app.config["BASE_URL"]
     try:
@@ -76,7 +78,8 @@ def deep_link_return():
     return render_template("sandbox/deep_link_added.html", links=added)
 
 
-def verify_response(token: str, base_url: str, jwks: dict) -> list[dict]:
+def verify_response(token: str, base_url: str,
+                    jwks: dict[str, Any]) -> list[dict[str, Any]]:
     """The content items of a response signed by the tool and addressed to the sandbox."""
     if not token:
         raise ResponseRefused("no JWT was posted.")
@@ -132,7 +135,8 @@ def _check_item(item: object, base_url: str) -> None:
         raise ResponseRefused(f"item {item['title']!r} has an unreadable lineItem.")
 
 
-def store_links(session: Session, items: list[dict], launch_url: str) -> list[SandboxLink]:
+def store_links(session: Session, items: list[dict[str, Any]],
+                launch_url: str) -> list[SandboxLink]:
     """Create one sandbox activity per content item (flushed, not committed)."""
     rows = []
     for item in items:

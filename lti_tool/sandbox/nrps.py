@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+from typing import Any
 
 from flask import Response, current_app, request, url_for
+from flask.typing import ResponseReturnValue
 
 from . import bp
 from . import platform as sandbox
@@ -33,9 +35,9 @@ NEVER_LAUNCH = (
 )
 
 
-def members() -> list[dict]:
+def members() -> list[dict[str, Any]]:
     """Everyone in the sandbox course, in NRPS member form."""
-    out = []
+    out: list[dict[str, Any]] = []
     for user in sandbox.USERS.values():
         # Short names where Moodle uses them; the administrator's system roles stay full URIs.
         roles = [r.rsplit("#", 1)[1] if r.rsplit("#", 1)[1] in SHORT_ROLES and
@@ -50,7 +52,7 @@ def members() -> list[dict]:
 
 
 @bp.get("/memberships")
-def memberships():
+def memberships() -> ResponseReturnValue:
     """One page of the class list, with a Link header to the next page."""
     scopes = bearer_scopes(request.headers.get("Authorization", ""),
                            current_app.config["KEYS_DIR"])
@@ -64,7 +66,12 @@ def memberships():
         return _json({"error": "no such page"}, 404)
     number = int(page)
     base = url_for("sandbox.memberships", _external=False)
-    url = lambda n: current_app.config["BASE_URL"] + base + (f"?page={n}" if n > 1 else "")  # noqa: E731
+
+    def url(n: int) -> str:
+        """The address of page `n`."""
+        root: str = current_app.config["BASE_URL"]
+        return root + base + (f"?page={n}" if n > 1 else "")
+
     body = {"id": url(number),
             "context": {k: sandbox.COURSE[k] for k in ("id", "label", "title")},
             "members": everyone[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]}
@@ -74,7 +81,7 @@ def memberships():
     return response
 
 
-def _json(body: dict, status: int) -> Response:
+def _json(body: dict[str, Any], status: int) -> Response:
     """A JSON answer with the NRPS media type."""
     return Response(json.dumps(body), status=status,
                     content_type=MEDIA_TYPE if status == 200 else "application/json")

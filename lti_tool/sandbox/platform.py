@@ -7,6 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,17 @@ DEPLOYMENT_ID = "sandbox-deployment-1"
 COURSE = {"id": "sandbox-course-1", "label": "SW101",
           "title": "SW101 Digital capabilities in social work practice",
           "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"]}
+
+
+class Link(TypedDict):
+    """An activity of the sandbox course, built in or added by deep linking."""
+
+    id: str
+    title: str
+    description: str
+    module: NotRequired[str | None]
+    custom: NotRequired[dict[str, Any]]
+    line_item: NotRequired[dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ USERS = {
                          (INSTITUTION + "Administrator", SYSTEM + "Administrator",
                           MEMBERSHIP + "Instructor"), "Administrator"),
 }
-LINKS = {
+LINKS: dict[str, Link] = {
     "welcome": {"id": "sandbox-link-welcome", "title": "Digital capabilities: getting started",
                 "description": "The introduction module.", "module": "intro-digital-social-work"},
     "safeguarding": {"id": "sandbox-link-safeguarding", "title": "Online safeguarding",
@@ -101,12 +113,12 @@ def message_hint(user_key: str, link_key: str | None, deep_linking: bool = False
 
 def id_token_claims(base_url: str, user_key: str, link_key: str | None, nonce: str,
                     target_link_uri: str, deep_linking: bool = False,
-                    links: dict | None = None) -> dict:
+                    links: dict[str, Link] | None = None) -> dict[str, Any]:
     """Claims shaped like Moodle 4.5's, for the chosen user and link (from `links`, if given)."""
     user = USERS[user_key]
     iss = issuer(base_url)
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": iss, "aud": CLIENT_ID, "sub": user.sub, "nonce": nonce,
         "iat": now, "exp": now + 60,
         "name": user.name, "given_name": user.given_name, "family_name": user.family_name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ..db import get_session
@@ -18,7 +19,7 @@ from .deeplink import all_links
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The sandbox 'course page': launch the tool as a student, lecturer or admin."""
     base = current_app.config["BASE_URL"]
     registered = get_session().scalar(select(Registration.id).where(
@@ -30,7 +31,7 @@ def index():
 
 
 @bp.post("/start")
-def start():
+def start() -> ResponseReturnValue:
     """Initiate a login as the chosen person for the chosen link, as a VLE's launch page does."""
     base = current_app.config["BASE_URL"]
     user_key, link_key = request.form.get("user"), request.form.get("link")
@@ -45,7 +46,7 @@ def start():
 
 
 @bp.get("/jwks.json")
-def jwks():
+def jwks() -> ResponseReturnValue:
     """The sandbox platform's public keys."""
     try:
         return sandbox.keyring(current_app.config["KEYS_DIR"]).public_jwks()
@@ -55,7 +56,7 @@ def jwks():
 
 @bp.route("/auth", methods=["GET", "POST"])
 @csrf.exempt
-def auth():
+def auth() -> ResponseReturnValue:
     """OIDC authorization endpoint: check the tool's request and post back a signed id_token."""
     base = current_app.config["BASE_URL"]
     args = request.values

@@ -12,9 +12,11 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 from flask import Response, current_app, request
+from flask.typing import ResponseReturnValue
 
 from ..extensions import csrf
 from ..keys import Keyring, KeyringError
@@ -63,7 +65,7 @@ def bearer_scopes(authorization: str, keys_dir: Path) -> set[str] | None:
 
 @bp.post("/token")
 @csrf.exempt
-def token():
+def token() -> ResponseReturnValue:
     """client_credentials grant: verify the tool's assertion, answer with a bearer token."""
     form = request.form
     if form.get("grant_type") != "client_credentials" or \
@@ -89,6 +91,6 @@ def token():
                     "scope": " ".join(sorted(asked))}, 200)
 
 
-def _answer(body: dict, status: int) -> Response:
+def _answer(body: dict[str, Any], status: int) -> Response:
     """JSON labelled text/html, exactly Moodle's quirk, so the tool keeps coping with it."""
     return Response(json.dumps(body), status=status, content_type="text/html; charset=utf-8")

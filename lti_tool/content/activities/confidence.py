@@ -46,7 +46,8 @@ class Confidence(Activity):
     def from_list(cls, items: YList | None, line: int, ctx: Context) -> Confidence:
         """Build from the module's ``confidence`` list."""
         statements: list[Statement] = []
-        for i, raw in enumerate(items or []):
+        items = items or YList()
+        for i, raw in enumerate(items):
             s = expect_map(raw, items.line_at(i), ctx.src, "each confidence statement")
             if s is None:
                 continue
@@ -61,7 +62,8 @@ class Confidence(Activity):
 
     def validate(self, ctx: Context) -> list[Problem]:
         out: list[Problem] = []
-        dcs, seen = ctx.dcs_elements, {}
+        dcs = ctx.dcs_elements
+        seen: dict[str, int] = {}
         for s in self.statements:
             if s.id in seen:
                 out.append(Problem(ctx.src.path, s.line, f"confidence id '{s.id}' is used twice (first at "

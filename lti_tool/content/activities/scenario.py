@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from ..errors import InvalidAnswer, Problem
 from ..markdown import AssetUrl, render_markdown
 from ..order import shuffled
-from ..yamlsrc import Fields, YMap, expect_map
+from ..yamlsrc import Fields, YList, YMap, expect_map
 from .base import COMMON_KEYS, Activity, Context, ScoreResult, _result, activity_type
 
 MIN_DECISIONS = 3  # decision points on every scenario path: the learning module rule
@@ -65,8 +65,8 @@ class Scenario(Activity):
             sf = Fields(s, ctx.src, f"step '{s.get('id', i + 1)}' of {f.where}", {"id", "text", "end", "choices"})
             sid, text, end = sf.ident(), sf.text("text", what="what happens at this point"), sf.boolean("end")
             choices: list[ScenarioChoice] = []
-            raw_choices = sf.seq("choices", required=False)
-            for j, rc in enumerate(raw_choices or []):
+            raw_choices = sf.seq("choices", required=False) or YList()
+            for j, rc in enumerate(raw_choices):
                 c = expect_map(rc, raw_choices.line_at(j), ctx.src, f"each choice of {sf.where}")
                 if c is None:
                     continue
@@ -245,8 +245,8 @@ class Scenario(Activity):
         path = list(state or [])
         taken = self.walk(path, complete=False)
         step = self.current_step(path)
-        md = lambda t: render_markdown(t, asset_url)  # noqa: E731
-        mdi = lambda t: render_markdown(t, asset_url, inline=True)  # noqa: E731
+        md = partial(render_markdown, asset_url=asset_url)
+        mdi = partial(render_markdown, asset_url=asset_url, inline=True)
         return {**self._base_render(), "intro_html": md(self.intro), "path": path,
                 "history": [{"step_id": s.id, "text_html": md(s.text), "choice_id": c.id,
                              "choice_html": mdi(c.text), "consequence_html": md(c.consequence)} for s, c in taken],
@@ -257,8 +257,8 @@ class Scenario(Activity):
     def feedback(self, answer: Any, asset_url: AssetUrl | None = None,
                  seed: str | None = None) -> dict[str, Any]:
         taken = self.walk(answer)
-        md = lambda t: render_markdown(t, asset_url)  # noqa: E731
-        mdi = lambda t: render_markdown(t, asset_url, inline=True)  # noqa: E731
+        md = partial(render_markdown, asset_url=asset_url)
+        mdi = partial(render_markdown, asset_url=asset_url, inline=True)
         result = self.score(answer)
         ending = self.current_step(answer)
         return {**self._base_render(), "points": result.points, "max_points": result.max_points,

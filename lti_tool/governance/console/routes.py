@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from sqlalchemy import select
 
@@ -44,7 +45,7 @@ def _person_form() -> tuple[Registration, str]:
 
 
 @bp.get("/")
-def overview():
+def overview() -> ResponseReturnValue:
     """The retention policy, what a purge would remove now, the last purge, export and erase."""
     db = get_session()
     policy = _policy()
@@ -57,7 +58,7 @@ def overview():
 
 
 @bp.post("/purge")
-def purge_now():
+def purge_now() -> ResponseReturnValue:
     """Remove what is past its period now."""
     db = get_session()
     policy = _policy()
@@ -71,7 +72,7 @@ def purge_now():
 
 
 @bp.post("/export")
-def export():
+def export() -> ResponseReturnValue:
     """One person's data as a JSON download."""
     db = get_session()
     registration, sub = _person_form()
@@ -92,7 +93,7 @@ def export():
 
 
 @bp.post("/erase")
-def erase():
+def erase() -> ResponseReturnValue:
     """Erase or pseudonymise one person, after the administrator confirmed it."""
     db = get_session()
     registration, sub = _person_form()
@@ -137,7 +138,7 @@ def _filters() -> audit.Filters:
 
 
 @bp.get("/audit")
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """The audit log with filters, newest first, a page at a time."""
     page = request.args.get("page", "1")
     number = int(page) if page.isdigit() and int(page) > 0 else 1
@@ -150,7 +151,7 @@ def audit_log():
 
 
 @bp.get("/audit.csv")
-def audit_csv():
+def audit_csv() -> ResponseReturnValue:
     """The filtered audit log as CSV."""
     body = audit.events_csv(get_session(), _filters())
     return Response(body, mimetype="text/csv", headers={

@@ -6,21 +6,22 @@ import json
 import logging
 
 from flask import Response, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 
 from ...db import committed, get_session
 from ...lti.constants import MessageType
 from ...lti.current import current_launch
-from ...models import Registration
+from ...models import Launch, Registration
 from .. import audit
 from ..requests import pending_requests, person_target, request_erasure
 from ..settings import RetentionPolicy, SettingError
-from ..subjects import export_person
+from ..subjects import PersonExport, export_person
 from . import bp
 
 log = logging.getLogger(__name__)
 
 
-def _privacy_launch(launch_id: str):
+def _privacy_launch(launch_id: str) -> Launch:
     """The launch in the URL, which must be a Data Privacy Launch of this browser."""
     launch = current_launch(launch_id)
     if launch.message_type != MessageType.DATA_PRIVACY.value:
@@ -29,15 +30,15 @@ def _privacy_launch(launch_id: str):
     return launch
 
 
-def _export(launch) -> dict:
+def _export(launch: Launch) -> PersonExport:
     """Everything held about the launch's person."""
     db = get_session()
-    registration = db.get(Registration, launch.user.registration_id)
+    registration = db.get_one(Registration, launch.user.registration_id)
     return export_person(db, registration, launch.user.sub)
 
 
 @bp.get("/p/<launch_id>")
-def show(launch_id: str):
+def show(launch_id: str) -> ResponseReturnValue:
     """What the tool holds about you, how long it keeps it, and what you can do."""
     launch = _privacy_launch(launch_id)
     document = _export(launch)
@@ -53,7 +54,7 @@ def show(launch_id: str):
 
 
 @bp.post("/p/<launch_id>/export")
-def export(launch_id: str):
+def export(launch_id: str) -> ResponseReturnValue:
     """Your data as a JSON file."""
     launch = _privacy_launch(launch_id)
     db = get_session()
@@ -68,7 +69,7 @@ def export(launch_id: str):
 
 
 @bp.post("/p/<launch_id>/erase")
-def erase_request(launch_id: str):
+def erase_request(launch_id: str) -> ResponseReturnValue:
     """Ask for your data to be erased; an administrator confirms it."""
     launch = _privacy_launch(launch_id)
     db = get_session()
