@@ -130,6 +130,20 @@ def db_revision(message: str) -> None:
     migrate.revision(current_app.config["SQLALCHEMY_DATABASE_URL"], message)
 
 
+@db.command("backfill-scores")
+@with_appcontext
+def db_backfill_scores() -> None:
+    """Store the class view's figures of submitted attempts that have none (those submitted on
+    an older release during a rolling upgrade). Safe to repeat and to run beside live traffic."""
+    from .attempts.evidence import backfill
+    from .library import get_library
+
+    with current_app.extensions["lti_tool.engine"].begin() as connection:
+        done, missing = backfill(connection, get_library())
+    click.echo(f"Stored the figures of {done} attempt(s); {missing} on module versions no "
+               "longer installed were left without.")
+
+
 # -- tool keys -----------------------------------------------------------------------------
 def _keyring() -> Keyring:
     """The tool's keyring from configuration."""

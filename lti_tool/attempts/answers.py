@@ -6,11 +6,15 @@ module's own steps, N+1 the rating after it. Functions flush nothing; the caller
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
-from ..content import Activity, InvalidAnswer, Library, Module, word_count
-from ..models import Attempt, AttemptStatus
+from sqlalchemy.orm import object_session
+
+from ..content import Activity, InvalidAnswer, Library, Module, ModuleScore, word_count
+from ..models import Attempt, AttemptElementScore, AttemptStatus
 from ..models.base import utcnow
+from ..progress import evidence_by_element
 from .settings import LinkSettings
 
 
@@ -185,10 +189,15 @@ def scoring_answers(attempt: Attempt, module: Module) -> dict[str, Any]:
     return out
 
 
+def score_of(attempt: Attempt, module: Module, settings: LinkSettings) -> ModuleScore:
+    """The attempt's score from its saved answers, any lecturer marks and its link's settings."""
+    return module.score(scoring_answers(attempt, module), marks=attempt.marks or None,
+                        completion_credit=settings.completion_credit)
+
+
 def rescore(attempt: Attempt, module: Module, settings: LinkSettings) -> None:
     """Compute and store the score from the saved answers and any lecturer marks."""
-    result = module.score(scoring_answers(attempt, module), marks=attempt.marks or None,
-                          completion_credit=settings.completion_credit)
+    result = score_of(attempt, module, settings)
     attempt.points = float(result.points)
     attempt.max_points = float(result.max_points)
     attempt.percent = float(result.percent)
@@ -198,3 +207,28 @@ def rescore(attempt: Attempt, module: Module, settings: LinkSettings) -> None:
     attempt.element_points = {
         element: [float(score.points), float(score.max_points)]
         for element, score in result.by_element.items()}
+    store_element_scores(attempt, evidence_by_element(result))
+
+
+def store_element_scores(attempt: Attempt, evidence: dict[str, tuple[float, float]]) -> None:
+    """Bring the attempt's stored element figures in line with its new score.
+
+    Rows are updated in place, added and removed, never deleted and inserted again: the flush
+    writes the attempt (its version check) before them, so of two writers scoring one attempt
+    at once the second fails on the version before touching a row.
+    """
+    session = object_session(attempt)
+    # Loading the rows must not flush the caller's other changes early: a marker's comment
+    # written before the attempt's own update would take its locks in the opposite order to
+    # a second marker's, and PostgreSQL would find the two deadlocked.
+    with session.no_autoflush if session is not None else nullcontext():
+        rows = attempt.element_scores
+    for element in [e for e in rows if e not in evidence]:
+        del rows[element]
+    for element, (earned, possible) in evidence.items():
+        row = rows.get(element)
+        if row is None:
+            rows[element] = AttemptElementScore(element=element, earned=float(earned),
+                                                possible=float(possible))
+        elif (row.earned, row.possible) != (earned, possible):
+            row.earned, row.possible = float(earned), float(possible)

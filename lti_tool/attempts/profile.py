@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, not_, select
 from sqlalchemy.orm import Session
 
-from ..content import Library, Module, ModuleNotFound, Reflection
-from ..models import Attempt, AttemptStatus, Context, LtiUser, ResourceLink
+from ..content import Library, Module, ModuleNotFound
+from ..models import Attempt, AttemptElementScore, AttemptStatus, Context, LtiUser, ResourceLink
 from ..progress import (
     DCS_FRAMEWORK,
     AttemptResult,
     ConfidenceRatings,
+    Counting,
     Mastery,
     Profile,
     band,
     capability_profile,
     teaching_modules,
 )
-from .answers import scoring_answers
+from .answers import score_of
 from .settings import link_settings
 
 
@@ -46,7 +48,9 @@ def profile_of(library: Library, attempts: Iterable[Attempt], course: str | None
     Submitted attempts count, each re-scored on its own module version with its link's
     marking settings; also returns those attempts, oldest first.
     """
-    results, ratings, used = [], [], []
+    results: list[AttemptResult] = []
+    ratings: list[ConfidenceRatings] = []
+    used: list[Attempt] = []
     for attempt in attempts:
         try:
             module = library.get(attempt.module_id, attempt.module_version)
@@ -60,71 +64,129 @@ def profile_of(library: Library, attempts: Iterable[Attempt], course: str | None
             continue
         if attempt.confidence_after:
             ratings.append(ConfidenceRatings.from_answers(
-                module, "after", attempt.confidence_after, attempt.submitted_at, context_id))
+                module, "after", attempt.confidence_after, _submitted(attempt), context_id))
         # The link's settings, as when the attempt was scored: a reflection credited on
         # completion is evidence, not an item waiting for a marker.
-        settings = link_settings(attempt.resource_link)
-        score = module.score(scoring_answers(attempt, module), marks=attempt.marks or None,
-                             completion_credit=settings.completion_credit)
+        score = score_of(attempt, module, link_settings(attempt.resource_link))
         results.append(AttemptResult.from_score(
             score, module_id=module.id, module_version=module.version,
-            completed_at=attempt.submitted_at, context_id=context_id))
+            completed_at=_submitted(attempt), context_id=context_id))
         used.append(attempt)
     profile = capability_profile(results, ratings, library.frameworks,
                                  teaching_modules(library.modules()), course_filter=course,
-                                 counting=counting)
+                                 counting=_counting(counting))
     return profile, used
 
 
-# -- the class view's fast path: figures stored at scoring time, nothing re-scored ----------
-
-# What mastery needs of an attempt; the answers (reflection texts) stay in the database.
-STORED_COLUMNS = (Attempt.id, Attempt.user_id, Attempt.resource_link_id, Attempt.number,
-                  Attempt.module_id, Attempt.module_version, Attempt.status,
-                  Attempt.updated_at, Attempt.submitted_at,
-                  Attempt.percent, Attempt.pending_manual, Attempt.element_points)
+def _submitted(attempt: Attempt) -> datetime:
+    """When a submitted attempt was submitted (its last change, should the time be missing)."""
+    return attempt.submitted_at or attempt.updated_at
 
 
-def stored_attempts(session: Session, link_ids: Collection[int],
-                    user_id: int | None = None) -> list[Row]:
-    """Every attempt through the links (or one user's) as rows of STORED_COLUMNS, oldest
-    first (one query)."""
+def _counting(counting: str) -> Counting:
+    """A link's counting setting as the progress service names it."""
+    return "latest" if counting == "latest" else "best"
+
+
+# -- the class view: mastery summed in SQL from the figures stored when attempts were scored --
+
+Total = tuple[float, float, bool]  # points, max_points, whether marking is pending behind it
+
+
+def scope_versions(session: Session, library: Library,
+                   link_ids: Collection[int]) -> dict[tuple[str, str], Module | None]:
+    """Each (module id, version) attempted through the links, and its module (None when no
+    longer installed): one small query whatever the class size."""
     if not link_ids:
-        return []
-    query = select(*STORED_COLUMNS).where(Attempt.resource_link_id.in_(link_ids))
-    if user_id is not None:
-        query = query.where(Attempt.user_id == user_id)
-    return list(session.execute(query.order_by(Attempt.created_at, Attempt.id)))
-
-
-def unmarked_answers(session: Session, library: Library, link_ids: Collection[int],
-                     attempts: Iterable[Row]) -> dict[int, tuple[frozenset[str], dict]]:
-    """(reflections written, marks) of each submitted attempt through the links awaiting
-    marking (one query; ``attempts`` are the stored rows, to know which modules they are on).
-
-    Only these attempts need more than their stored figures: which reflections were written
-    but not marked. The database answers "written" per reflection id, so the answers (long
-    texts) are never sent over or parsed.
-    """
-    waiting = {(a.module_id, a.module_version) for a in attempts
-               if a.pending_manual and a.status == AttemptStatus.SUBMITTED}
-    if not waiting or not link_ids:
         return {}
-    ids: set[str] = set()
-    for module_id, version in waiting:
-        module = _module(library, module_id, version)
-        if module is not None:
-            ids.update(r.id for r in module.activities if isinstance(r, Reflection))
-    names = sorted(ids)
-    written = [func.coalesce(func.length(Attempt.answers[name].as_string()), 0) > 0
-               for name in names]
-    return {row[0]: (frozenset(n for n, w in zip(names, row[2:], strict=True) if w),
-                     row[1] or {})
-            for row in session.execute(
-                select(Attempt.id, Attempt.marks, *written).where(
-                    Attempt.resource_link_id.in_(link_ids),
-                    Attempt.status == AttemptStatus.SUBMITTED,
-                    Attempt.pending_manual.is_(True)))}
+    pairs = session.execute(select(Attempt.module_id, Attempt.module_version).where(
+        Attempt.resource_link_id.in_(link_ids)).distinct())
+    return {(module_id, version): _module(library, module_id, version)
+            for module_id, version in pairs}
+
+
+def installed(versions: Mapping[tuple[str, str], Module | None]) -> list[ColumnElement[bool]]:
+    """WHERE conditions leaving out attempts on module versions no longer installed (as
+    profile_of does: they cannot be shown, but break nothing)."""
+    return [not_(and_(Attempt.module_id == module_id, Attempt.module_version == version))
+            for (module_id, version), module in sorted(versions.items()) if module is None]
+
+
+def counted_attempts_query(link_ids: Collection[int], counting: str,
+                           versions: Mapping[tuple[str, str], Module | None],
+                           user_ids: Collection[int] | None = None) -> Subquery:
+    """The attempts that count for mastery, as a subquery (id, user_id, pending_manual) with
+    ``rank`` 1 on the one that counts per user and module.
+
+    The rule of lti_tool.progress.counted_attempts over profile_of's attempts: submitted, on an
+    installed version, one per module id (versions compete), the best by percent with ties to
+    the later, or the latest.
+    """
+    key = ((Attempt.submitted_at.desc(),) if counting == "latest" else
+           (func.coalesce(Attempt.percent, 0.0).desc(), Attempt.submitted_at.desc()))
+    rank = func.row_number().over(partition_by=(Attempt.user_id, Attempt.module_id),
+                                  order_by=(*key, Attempt.created_at.desc(), Attempt.id.desc()))
+    where = [Attempt.resource_link_id.in_(link_ids), Attempt.status == AttemptStatus.SUBMITTED,
+             *installed(versions)]
+    if user_ids is not None:
+        where.append(Attempt.user_id.in_(user_ids))
+    return select(Attempt.id, Attempt.user_id, Attempt.pending_manual,
+                  rank.label("rank")).where(*where).subquery()
+
+
+def mastery_totals(session: Session, link_ids: Collection[int], counting: str,
+                   versions: Mapping[tuple[str, str], Module | None],
+                   user_ids: Collection[int] | None = None) -> dict[int, dict[str, Total]]:
+    """Per user and element, the points stored by the counted attempt of each module
+    (``counted_attempts_query``; reflections awaiting marks were left out when stored): one
+    query, ``user_ids`` limiting it to some users."""
+    if not link_ids or (user_ids is not None and not user_ids):
+        return {}
+    counted = counted_attempts_query(link_ids, counting, versions, user_ids)
+    score = AttemptElementScore
+    query = (select(counted.c.user_id, score.element, func.sum(score.earned),
+                    func.sum(score.possible),
+                    func.max(case((counted.c.pending_manual.is_(True), 1), else_=0)))
+             .join(score, score.attempt_id == counted.c.id).where(counted.c.rank == 1)
+             .group_by(counted.c.user_id, score.element))
+    out: dict[int, dict[str, Total]] = {}
+    # Numbers only: run as Core, without the ORM's per-row loading.
+    for user_id, element, earned, possible, pending in session.connection().execute(query):
+        out.setdefault(user_id, {})[element] = (float(earned), float(possible), bool(pending))
+    return out
+
+
+def domain_totals(session: Session, plan: Plan, link_ids: Collection[int], counting: str,
+                  versions: Mapping[tuple[str, str], Module | None],
+                  ) -> dict[int, dict[str, tuple[float, float]]]:
+    """Per user and DCS domain, (points, max_points) of ``mastery_totals`` added up over the
+    domain's elements: one query, a row per student and domain (what a class summary needs
+    of everyone, without a row per element)."""
+    if not link_ids:
+        return {}
+    counted = counted_attempts_query(link_ids, counting, versions)
+    score = AttemptElementScore
+    whens = [(score.element.in_(element_ids), domain_id)
+             for domain_id, _, element_ids in plan.domains if element_ids]
+    if not whens:
+        return {}
+    parts = (select(counted.c.user_id, case(*whens).label("domain"), score.earned,
+                    score.possible)
+             .join(score, score.attempt_id == counted.c.id)
+             .where(counted.c.rank == 1).subquery())
+    rows = session.connection().execute(  # Core: numbers, no ORM loading
+        select(parts.c.user_id, parts.c.domain, func.sum(parts.c.earned),
+               func.sum(parts.c.possible))
+        .where(parts.c.domain.is_not(None)).group_by(parts.c.user_id, parts.c.domain))
+    out: dict[int, dict[str, tuple[float, float]]] = {}
+    for user_id, domain, points, max_points in rows:
+        out.setdefault(user_id, {})[domain] = (float(points), float(max_points))
+    return out
+
+
+def percent_of(points: float, max_points: float) -> float | None:
+    """Points over points available as a percentage within 0-100; None with nothing available."""
+    return min(100.0, max(0.0, 100.0 * points / max_points)) if max_points > 0 else None
 
 
 @dataclass(frozen=True)
@@ -135,61 +197,30 @@ class StoredMastery:
     elements: tuple[Mastery, ...]
 
 
-def stored_mastery(library: Library, attempts: Iterable[Row],
-                   unmarked: Mapping[int, tuple[frozenset[str], dict]], counting: str = "best",
-                   ) -> tuple[StoredMastery, list[Row]]:
-    """Mastery from the element points each attempt stored when it was scored.
+def mastery_of(plan: Plan, totals: Mapping[str, Total]) -> StoredMastery:
+    """Domain and element mastery from one user's element totals (``mastery_totals``) laid
+    out in the framework's ``plan`` (``plan_of``).
 
-    The same figures as ``profile_of`` and lti_tool.progress.capability_profile (the counted
-    attempt per module, best by percent with ties to the later, or the latest; points summed
-    in the same order before dividing; reflections awaiting marks left out), without
-    re-scoring and without the confidence, crosswalk and next steps the class view does not
-    show. Also returns the submitted attempts used, oldest first.
+    The figures of capability_profile: elements the framework no longer has are left out,
+    a domain adds up its elements' points before dividing.
     """
-    counted: dict[str, tuple[tuple, dict[str, tuple[float, float]], bool]] = {}
-    used = []
-    for attempt in attempts:
-        if attempt.status != AttemptStatus.SUBMITTED:
-            continue
-        module = _module(library, attempt.module_id, attempt.module_version)
-        if module is None:
-            continue  # withdrawn from the store: not shown, as in profile_of
-        used.append(attempt)
-        percent = min(100.0, max(0.0, float(attempt.percent or 0.0)))
-        key = (attempt.submitted_at,) if counting == "latest" else (percent, attempt.submitted_at)
-        old = counted.get(attempt.module_id)
-        if old is not None and key < old[0]:
-            continue
-        by_element = attempt.element_points or {}
-        if attempt.pending_manual:
-            by_element = _without_unmarked(module, by_element,
-                                           *unmarked.get(attempt.id, (frozenset(), {})))
-        counted[attempt.module_id] = (key, by_element, bool(attempt.pending_manual))
-    plan = _plan(library)
-    totals: dict[str, list] = {}
-    for _, by_element, pending in counted.values():
-        for element, (points, max_points) in by_element.items():
-            if element not in plan.known:
-                continue  # an element a later edition dropped, as in capability_profile
-            total = totals.get(element)
-            if total is None:
-                totals[element] = [0.0 + points, 0.0 + max_points, pending]
-            else:
-                total[0] += points
-                total[1] += max_points
-                total[2] = total[2] or pending
     elements = tuple(_mastery(eid, title, totals.get(eid)) for eid, title in plan.elements)
+    return StoredMastery(domain_masteries(plan, totals), elements)
+
+
+def domain_masteries(plan: Plan, totals: Mapping[str, Total]) -> tuple[Mastery, ...]:
+    """The domains alone (what a class summary needs of every student)."""
     domains = []
     for domain_id, title, element_ids in plan.domains:
         parts = [totals[e] for e in element_ids if e in totals]
         domains.append(_mastery(domain_id, title, (
             sum(p for p, _, _ in parts), sum(m for _, m, _ in parts),
             any(pending for _, _, pending in parts)) if parts else None))
-    return StoredMastery(tuple(domains), elements), used
+    return tuple(domains)
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """The framework's elements and domains, looked up once per library."""
 
     known: frozenset[str]
@@ -197,28 +228,28 @@ class _Plan:
     domains: tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
-_PLANS: dict[int, tuple[Library, _Plan]] = {}
+_PLANS: dict[int, tuple[Library, Plan]] = {}
 
 
-def _plan(library: Library) -> _Plan:
+def plan_of(library: Library) -> Plan:
     """The DCS framework's shape for this library (kept while the library lives)."""
     cached = _PLANS.get(id(library))
     if cached is not None and cached[0] is library:
         return cached[1]
     fw = library.frameworks[DCS_FRAMEWORK]
-    plan = _Plan(frozenset(e.id for e in fw.elements),
-                 tuple((e.id, e.title) for e in fw.elements),
-                 tuple((d.id, d.title, tuple(e.id for e in fw.elements if e.domain == d.id))
-                       for d in fw.domains))
+    plan = Plan(frozenset(e.id for e in fw.elements),
+                tuple((e.id, e.title) for e in fw.elements),
+                tuple((d.id, d.title, tuple(e.id for e in fw.elements if e.domain == d.id))
+                      for d in fw.domains))
     _PLANS.clear()  # one library per process at a time; never grows
     _PLANS[id(library)] = (library, plan)
     return plan
 
 
-def _mastery(item_id: str, title: str, total) -> Mastery:
+def _mastery(item_id: str, title: str, total: Total | None) -> Mastery:
     """Points over points available, as capability_profile's elements and domains."""
     points, max_points, pending = total if total is not None else (0.0, 0.0, False)
-    percent = min(100.0, max(0.0, 100.0 * points / max_points)) if max_points > 0 else None
+    percent = percent_of(points, max_points)
     return Mastery(item_id, title, points, max_points, percent, band(percent), pending)
 
 
@@ -230,27 +261,3 @@ def _module(library: Library, module_id: str, version: str) -> Module | None:
         return None
 
 
-def _without_unmarked(module: Module, by_element: Mapping[str, list | tuple],
-                      written: frozenset[str], marks: Mapping) -> dict[str, tuple[float, float]]:
-    """Stored element points less each reflection written and not yet marked.
-
-    Scoring gave such a reflection 0 of its weight, split equally over its elements; mastery
-    leaves it out until it is marked (AttemptResult.from_score), so its share comes off.
-    """
-    out = {e: (p, m) for e, (p, m) in by_element.items()}
-    emptied: set[str] = set()
-    for activity in module.activities:
-        if not isinstance(activity, Reflection) or activity.id not in written or \
-                (marks or {}).get(activity.id) is not None:
-            continue  # not written (scored 0 of its weight, which counts) or marked
-        share = float(activity.weight / (len(activity.elements) or 1))
-        for element in activity.elements:
-            if element in out:
-                points, max_points = out[element]
-                out[element] = (points, max(0.0, max_points - share))
-                emptied.add(element)
-    # An element only the unmarked reflection evidenced has no evidence at all yet.
-    for element in emptied:
-        if out[element][1] <= 1e-12:
-            del out[element]
-    return out

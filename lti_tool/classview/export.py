@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from ..progress import whole_percent
+from ..progress import band, whole_percent
 from .services import ClassScope, Columns, Student
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -31,37 +31,37 @@ def header(columns: Columns) -> list[str]:
     return cols
 
 
-def rows(students: Iterable[Student]) -> Iterable[list[object]]:
-    """One list of values per student, in header order."""
+def rows(students: Iterable[Student]) -> Iterator[list[object]]:
+    """One list of values per student, in header order, every cell neutralised against formula
+    injection (the figures and bands are the tool's own words and numbers; only what people
+    and platforms wrote needs it)."""
     for s in students:
         row: list[object] = [
-            s.name, s.email or "", s.sub, s.status, "yes" if s.launched else "no",
+            safe_cell(s.name), safe_cell(s.email), safe_cell(s.sub), safe_cell(s.status),
+            "yes" if s.launched else "no",
             s.modules_done, s.modules_total, s.submitted, s.pending_marking,
             s.last_activity.strftime("%Y-%m-%d %H:%M") if s.last_activity else "",
-            s.grade_status or ""]
-        for cell in s.domains + s.elements:
-            row += ["" if cell.percent is None else whole_percent(cell.percent),
-                    cell.band or "No evidence"]
+            safe_cell(s.grade_status)]
+        for percent in s.percents():
+            if percent is None:
+                row += ["", "No evidence"]
+            else:
+                row += [whole_percent(percent), band(percent)]
         yield row
 
 
 def class_csv(columns: Columns, students: list[Student]) -> str:
-    """The whole export as text, every cell neutralised against formula injection."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([safe_cell(c) for c in header(columns)])
-    for row in rows(students):
-        writer.writerow([safe_cell(c) for c in row])
-    return out.getvalue()
+    """The whole export as text."""
+    return "".join(stream_csv(columns, students))
 
 
 def stream_csv(columns: Columns, students: Iterable[Student]) -> Iterator[str]:
-    """The export as chunks of text for a streamed response, cells neutralised as above."""
+    """The export as chunks of text for a streamed response."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([safe_cell(c) for c in header(columns)])
     for count, row in enumerate(rows(students), 1):
-        writer.writerow([safe_cell(c) for c in row])
+        writer.writerow(row)
         if count % STREAM_ROWS == 0:
             yield out.getvalue()
             out.seek(0)

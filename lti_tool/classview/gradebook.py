@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..attempts.settings import LinkSettings
 from ..content import Module
 from ..keys import Keyring
 from ..lti.tokens import TokenError
-from ..models import Attempt, Registration
+from ..models import Attempt, AttemptStatus, Registration
 from ..models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,14 @@ def delivery_status(session: Session, user_id: int, link_id: int) -> str | None:
     return None if status is None else str(status.label)
 
 
-def delivery_statuses(session: Session, link_ids: Collection[int]) -> dict[tuple[int, int], str]:
-    """Where each grade through the links stands, by (user id, link id): one query for the class.
+def delivery_statuses(session: Session, link_ids: Collection[int],
+                      user_ids: Collection[int] | None = None) -> dict[tuple[int, int], str]:
+    """Where each grade through the links stands, by (user id, link id): one query for the class
+    (``user_ids``: only theirs).
 
-    The newest score per student and link (as grades.latest_delivery picks it), in the words
-    grades.delivery_status uses.
+    For each student and link they submitted an attempt in, the newest score queued (as
+    grades.latest_delivery picks it), in the words grades.delivery_status uses. A grade queued
+    when an attempt was only started is not one the class view reports.
     """
     grades = _grades()
     if grades is None or not link_ids:
@@ -55,27 +58,27 @@ def delivery_statuses(session: Session, link_ids: Collection[int]) -> dict[tuple
     from ..grades.outbox import view
     from ..models.grades import GradeDelivery
 
-    newest = func.row_number().over(
-        partition_by=(GradeDelivery.user_id, GradeDelivery.resource_link_id),
-        order_by=(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc())).label("newest")
-    ranked = select(GradeDelivery.id, newest).where(
-        GradeDelivery.resource_link_id.in_(link_ids)).subquery()
-    fields = [GradeDelivery.user_id, GradeDelivery.resource_link_id, GradeDelivery.id,
-              GradeDelivery.status, GradeDelivery.score_given, GradeDelivery.score_maximum,
-              GradeDelivery.grading_progress, GradeDelivery.attempts,
-              GradeDelivery.delivered_at, GradeDelivery.next_attempt_at,
-              GradeDelivery.last_error_explanation, GradeDelivery.last_error_status]
-    rows = session.execute(select(*fields).join(ranked, ranked.c.id == GradeDelivery.id)
-                           .where(ranked.c.newest == 1))
-    labels: dict[tuple, str] = {}  # a class's grades mostly read alike: word each state once
-    out = {}
-    for row in rows:
-        state = tuple(row)[3:]
-        label = labels.get(state)
-        if label is None:
-            label = labels[state] = str(view(row).label)
-        out[(row.user_id, row.resource_link_id)] = label
-    return out
+    pairs = select(Attempt.user_id, Attempt.resource_link_id).where(
+        Attempt.resource_link_id.in_(link_ids), Attempt.status == AttemptStatus.SUBMITTED)
+    if user_ids is not None:
+        pairs = pairs.where(Attempt.user_id.in_(user_ids))
+    submitted = pairs.distinct().subquery()
+    # Looked up per student and link through the outbox's (user, link) index, so the work
+    # follows the class's size, not the size of every course's outbox.
+    newest = (select(GradeDelivery.id).where(
+        GradeDelivery.user_id == submitted.c.user_id,
+        GradeDelivery.resource_link_id == submitted.c.resource_link_id)
+        .order_by(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc()).limit(1)
+        .correlate(submitted).scalar_subquery())
+    rows = session.connection().execute(select(  # Core: columns, no ORM loading
+        GradeDelivery.user_id, GradeDelivery.resource_link_id, GradeDelivery.id,
+        GradeDelivery.status, GradeDelivery.score_given, GradeDelivery.score_maximum,
+        GradeDelivery.grading_progress, GradeDelivery.attempts, GradeDelivery.delivered_at,
+        GradeDelivery.next_attempt_at, GradeDelivery.last_error_explanation,
+        GradeDelivery.last_error_status).join(submitted, GradeDelivery.id == newest))
+    # A row has every attribute grades.outbox.view reads.
+    return {(row.user_id, row.resource_link_id): str(view(cast(Any, row)).label)
+            for row in rows}
 
 
 def after_marking(session: Session, attempt: Attempt, settings: LinkSettings,
@@ -119,7 +122,7 @@ class SharedTokenAuth:
         from ..grades import DeliveryError
 
         try:
-            return self.cache.get(self.info, self.scopes, utcnow())
+            return str(self.cache.get(self.info, self.scopes, utcnow()))
         except DeliveryError as exc:
             raise TokenError(exc.explanation, refused=exc.permanent, status=exc.status) from exc
 
@@ -139,6 +142,8 @@ def shared_token_auth(registration: Registration, keyring: Keyring, session_fact
                             auth_token_url=registration.auth_token_url,
                             auth_audience=registration.auth_audience,
                             enabled=registration.enabled)
-    # The requests module itself as the HTTP client: nothing to close after the page.
-    cache = DatabaseTokenCache(session_factory, keyring, requests, timeout=timeout)
+    # The requests module itself as the HTTP client (it has the session's post): nothing to
+    # close after the page.
+    cache = DatabaseTokenCache(session_factory, keyring, cast(requests.Session, requests),
+                               timeout=timeout)
     return SharedTokenAuth(cache, info, scope)

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, defer, joinedload
 
 from ..attempts.answers import rescore
 from ..attempts.settings import link_settings
 from ..content import InvalidAnswer, Module, Reflection
 from ..governance import audit
 from ..lti.services import clean_text
-from ..models import Attempt, AttemptStatus, LtiUser, ReflectionMark, ResourceLink
+from ..models import Attempt, AttemptStatus, LtiUser, ReflectionMark
 from ..models.base import utcnow
 from . import gradebook
 from .services import ClassScope
@@ -41,7 +41,7 @@ class MarkingForm:
     comments: dict[str, str]
 
 
-def _pending(scope: ClassScope):
+def _pending(scope: ClassScope) -> tuple[ColumnElement[bool], ...]:
     """The WHERE clause of the queue: submitted attempts in the scope awaiting marks."""
     return (Attempt.resource_link_id.in_(scope.link_ids),
             Attempt.status == AttemptStatus.SUBMITTED, Attempt.pending_manual.is_(True))
@@ -55,8 +55,18 @@ def pending_attempts(session: Session, scope: ClassScope, *, offset: int = 0,
         return []
     return list(session.scalars(
         select(Attempt).where(*_pending(scope))
-        .options(joinedload(Attempt.user), joinedload(Attempt.resource_link))
+        # The queue lists who and what; the answers are read when one is opened to mark.
+        .options(defer(Attempt.answers), defer(Attempt.element_points),
+                 joinedload(Attempt.user), joinedload(Attempt.resource_link))
         .order_by(Attempt.submitted_at, Attempt.id).offset(offset).limit(limit)).unique())
+
+
+def pending_ids(session: Session, scope: ClassScope) -> list[int]:
+    """The queue's attempt ids, oldest first (ids only: for where one attempt sits in it)."""
+    if not scope.links:
+        return []
+    return list(session.scalars(select(Attempt.id).where(*_pending(scope))
+                                .order_by(Attempt.submitted_at, Attempt.id)))
 
 
 def pending_count(session: Session, scope: ClassScope) -> int:
@@ -126,26 +136,33 @@ def save_marks(session: Session, attempt: Attempt, module: Module, form: Marking
     if seen_version is not None and seen_version != attempt.version:
         raise MarkConflict(f"attempt {attempt.id} is at version {attempt.version}, "
                            f"form was for {seen_version}")
-    for activity_id, given in form.marks.items():
-        module.activity(activity_id).check_marks(given)
-    marks = dict(attempt.marks or {})
-    marks.update({aid: {cid: _stored(v) for cid, v in given.items()}
-                  for aid, given in form.marks.items()})
-    attempt.marks = marks  # a new dict, so the JSON column sees the change
-    records = comments_of(session, attempt)
-    for activity_id in form.marks:
-        record = records.get(activity_id)
-        if record is None:
-            record = ReflectionMark(attempt_id=attempt.id, activity_id=activity_id)
-            session.add(record)
-        record.comment = form.comments.get(activity_id, "")
-        record.marker_id = marker.id
-        record.marked_at = utcnow()
-    settings = link_settings(session.get(ResourceLink, attempt.resource_link_id))
-    rescore(attempt, module, settings)
-    attempt.updated_at = utcnow()
-    audit.record(session, audit.lti_actor(marker), "marks.save", f"attempt#{attempt.id}",
-                 {"activities": sorted(form.marks), "points": attempt.points})
+    # Nothing is written until the end, then the attempt first (its version check) and its
+    # comments after: of two markers saving at once the second stops at the attempt, and the
+    # two never hold each other's rows (which PostgreSQL would report as a deadlock).
+    with session.no_autoflush:
+        for activity_id, given in form.marks.items():
+            reflection = module.activity(activity_id)
+            if not isinstance(reflection, Reflection):
+                raise InvalidAnswer(f"{activity_id} is not a reflection: it has no marks.")
+            reflection.check_marks(given)
+        marks = dict(attempt.marks or {})
+        marks.update({aid: {cid: _stored(v) for cid, v in given.items()}
+                      for aid, given in form.marks.items()})
+        attempt.marks = marks  # a new dict, so the JSON column sees the change
+        records = comments_of(session, attempt)
+        for activity_id in form.marks:
+            record = records.get(activity_id)
+            if record is None:
+                record = ReflectionMark(attempt_id=attempt.id, activity_id=activity_id)
+                session.add(record)
+            record.comment = form.comments.get(activity_id, "")
+            record.marker_id = marker.id
+            record.marked_at = utcnow()
+        settings = link_settings(attempt.resource_link)
+        rescore(attempt, module, settings)
+        attempt.updated_at = utcnow()
+        audit.record(session, audit.lti_actor(marker), "marks.save", f"attempt#{attempt.id}",
+                     {"activities": sorted(form.marks), "points": attempt.points})
     session.flush()
     # In the same transaction as the marks: the new score can never be lost.
     return gradebook.after_marking(session, attempt, settings, module)

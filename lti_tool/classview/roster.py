@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -168,7 +168,7 @@ def _get_page(url: str, auth: ServiceAuth, http: Any, timeout: float) -> request
             raise RosterUnavailable("not_enabled", f"GET {url}: {response.status_code}")
         if response.status_code != 200:
             raise RosterUnavailable("unreachable", f"GET {url}: {response.status_code}")
-        return response
+        return cast(requests.Response, response)
     raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
 

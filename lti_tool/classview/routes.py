@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import (
     Response,
@@ -15,19 +16,20 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..attempts.feedback import reflection_rows
-from ..attempts.settings import counted_attempt, link_settings
-from ..content import InvalidAnswer, ModuleNotFound, word_count
+from ..content import InvalidAnswer, Library, ModuleNotFound, Reflection, word_count
 from ..db import get_session
 from ..errors import render_problem
 from ..keys import Keyring
 from ..library import get_library
 from ..lti.current import current_launch
 from ..lti.tokens import app_token_cache
-from ..models import Launch
+from ..models import Attempt, Launch, ReflectionMark
 from ..numbers import percent, points
 from ..progress import band_descriptions, thresholds_sentence
 from . import bp, export, gradebook, marking
@@ -38,6 +40,8 @@ from .roster import ProcessTokenAuth, Roster, load_roster, nrps_fetcher
 log = logging.getLogger(__name__)
 SCOPE = "<any(link, course):scope>"
 MARKING_PAGE = 50  # attempts per page of the marking queue, oldest first
+# Students per page of the class view, as Moodle's grader report shows by default.
+CLASS_PAGE = 100
 
 DENIED_TITLE = "This page is for the course teaching staff only"
 DENIED_MESSAGE = ("The class view and the marking queue show every student's work, so only "
@@ -57,7 +61,7 @@ def staff_launch(launch_id: str) -> Launch:
 
 
 @bp.app_template_global()
-def class_glance(launch: Launch) -> dict | None:
+def class_glance(launch: Launch) -> dict[str, object] | None:
     """For the staff landing page: students started and submitted, reflections waiting."""
     if launch.context is None or not classview.is_staff(launch.roles):
         return None
@@ -66,10 +70,8 @@ def class_glance(launch: Launch) -> dict | None:
         scope = classview.class_scope(get_session(), launch, kind)
     except classview.OutOfScope:
         return None
-    attempts = classview.scope_attempts(get_session(), scope)
-    return {"kind": kind, "title": scope.title,
-            "started": len({a.user_id for a in attempts}),
-            "submitted": len({a.user_id for a in attempts if a.submitted_at is not None}),
+    started, submitted = classview.glance(get_session(), scope)
+    return {"kind": kind, "title": scope.title, "started": started, "submitted": submitted,
             "waiting": marking.pending_count(get_session(), scope)}
 
 
@@ -94,110 +96,61 @@ def roster_of(launch: Launch, refresh: bool = False) -> Roster:
         registration, keyring, app_token_cache(current_app.extensions),
         timeout=config["HTTP_TIMEOUT"])
     fetch = nrps_fetcher(auth, timeout=config["HTTP_TIMEOUT"])
+    if launch.context is None:  # scope_of has refused such a launch already
+        abort(404)
     return load_roster(get_session(), launch.context, fetch, refresh=refresh)
 
 
-def _class(launch: Launch, kind: str, refresh: bool = False):
-    """Scope, roster, students and columns for a class page (the roster cache is committed)."""
+def _class(launch: Launch, kind: str, user_id: int | None = None, standing: bool = True,
+           ) -> tuple[classview.ClassScope, Roster, list[classview.Student], classview.Columns]:
+    """Scope, roster, students (or the one asked for) and columns for a class page (the
+    roster cache is committed); see classview.class_students."""
     scope = scope_of(launch, kind)
     db = get_session()
-    roster = roster_of(launch, refresh=refresh)
+    roster = roster_of(launch)
     db.commit()
     library = get_library()
-    students = classview.class_students(db, library, scope, roster.members)
+    students = classview.class_students(db, library, scope, roster.members, user_id,
+                                        standing=standing)
     return scope, roster, students, classview.columns(library)
 
 
 @bp.get(f"/{SCOPE}")
-def class_view(launch_id: str, scope: str):
-    """The heat map: each student's mastery per domain and element, completion and grade."""
+def class_view(launch_id: str, scope: str) -> str:
+    """The heat map: each student's mastery per domain and element, completion and grade, a
+    page of CLASS_PAGE students at a time; the summary row and the CSV cover everyone."""
     launch = staff_launch(launch_id)
     class_scope, roster, students, columns = _class(launch, scope)
-    pending = marking.pending_count(get_session(), class_scope)
+    db = get_session()
+    pending = marking.pending_count(db, class_scope)
     library = get_library()
     modules = [_module_title(library, m) for m in class_scope.module_ids]
-    marks = _pass_marks(class_scope)
-    standing = {s.sub: _standing(library, class_scope, s, marks) for s in students}
-    show = request.args.get("show") if request.args.get("show") in FILTERS else None
-    sort = request.args.get("sort") if request.args.get("sort") in SORTS else "name"
-    shown = [s for s in students if show is None or show in standing[s.sub]["tags"]]
-    if sort == "completion":
-        shown.sort(key=lambda s: (-s.modules_done, -s.submitted, s.sort_key))
-    elif sort == "activity":
-        shown.sort(key=lambda s: (s.last_activity is None, -(s.last_activity.timestamp()
-                                                               if s.last_activity else 0)))
-    counts = {key: sum(key in v["tags"] for v in standing.values()) for key in FILTERS}
+    show = request.args.get("show")
+    show = show if show in classview.FILTERS else None
+    sort = request.args.get("sort")
+    sort = sort if sort in classview.SORTS else "name"
     with classview.paused_gc():
+        shown = classview.shown_students(students, show, sort)
+        pages = max(1, -(-len(shown) // CLASS_PAGE))
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        rows = shown[(page - 1) * CLASS_PAGE:page * CLASS_PAGE]
+        classview.add_details(db, library, class_scope, rows)
         return render_template("classview/class.html", launch=launch, scope=class_scope,
-                               roster=roster, students=shown, everyone=students, columns=columns,
-                               modules=modules, bands=band_descriptions(),
-                               thresholds=thresholds_sentence(), pending=pending,
-                               standing=standing, filters=FILTERS, show=show, counts=counts,
-                               sorts=SORTS, sort=sort, summary=_summary(students, standing))
-
-
-# What the class view's filters and sort mean (query string, so they work without script).
-FILTERS = {"not-started": "Not started", "waiting": "Waiting for marking",
-           "below": "Below the pass mark"}
-SORTS = {"name": "family name", "completion": "completion", "activity": "last activity"}
-
-
-def _pass_marks(scope: classview.ClassScope) -> dict[int, int | None]:
-    """Each link's pass mark as the lecturer set it (None: the module's own)."""
-    return {link.id: link_settings(link).pass_mark for link in scope.links}
-
-
-def _standing(library, scope: classview.ClassScope, student, marks=None) -> dict:
-    """Where a student stands for the class view's filters: tags and whether they passed.
-
-    ``marks``: each link's own pass mark by link id, worked out once for the whole class.
-    """
-    marks = marks if marks is not None else _pass_marks(scope)
-    by_link: dict[int, list] = {}
-    for attempt in student.attempts:
-        by_link.setdefault(attempt.resource_link_id, []).append(attempt)
-    counted = []
-    for link in scope.links:
-        best = counted_attempt(by_link.get(link.id, []), scope.counting)
-        if best is None:
-            continue
-        mark = marks.get(link.id)
-        if mark is None:
-            try:
-                mark = library.get(best.module_id, best.module_version).pass_mark
-            except ModuleNotFound:
-                mark = 0
-        counted.append((best.percent or 0.0, mark))
-    tags = set()
-    if not student.attempts:
-        tags.add("not-started")
-    if student.pending_marking:
-        tags.add("waiting")
-    if any(score < mark for score, mark in counted):
-        tags.add("below")
-    passed = bool(counted) and "below" not in tags and len(counted) == len(scope.links)
-    return {"tags": tags, "passed": passed}
-
-
-def _summary(students, standing) -> dict:
-    """The class view's summary row: how many started, submitted, passed; mean per domain."""
-    domains: dict[str, list[float]] = {}
-    for s in students:
-        for cell in s.domains:
-            if cell.percent is not None:
-                domains.setdefault(cell.id, []).append(cell.percent)
-    return {"started": sum(bool(s.attempts) for s in students),
-            "submitted": sum(s.submitted > 0 for s in students),
-            "passed": sum(v["passed"] for v in standing.values()),
-            "domains": {k: sum(v) / len(v) for k, v in domains.items()}}
+                               roster=roster, students=rows, matching=len(shown),
+                               everyone=students, columns=columns, modules=modules,
+                               bands=band_descriptions(), thresholds=thresholds_sentence(),
+                               pending=pending, filters=classview.FILTERS, show=show,
+                               sorts=classview.SORTS, sort=sort, page=page, pages=pages,
+                               summary=classview.summary(db, library, class_scope, students))
 
 
 @bp.get(f"/{SCOPE}/export.csv")
-def export_csv(launch_id: str, scope: str):
-    """The class view as a CSV download."""
+def export_csv(launch_id: str, scope: str) -> Response:
+    """The class view as a CSV download: everyone, whatever page or filter the view shows."""
     launch = staff_launch(launch_id)
-    class_scope, _, students, columns = _class(launch, scope)
-    # Streamed: the figures are computed above; only the text is written as it is sent.
+    class_scope, _, students, columns = _class(launch, scope, standing=False)
+    classview.add_details(get_session(), get_library(), class_scope, students, everyone=True)
+    # Streamed: the figures are summed above; the text is written as it is sent.
     response = Response(export.stream_csv(columns, students), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = \
@@ -207,7 +160,7 @@ def export_csv(launch_id: str, scope: str):
 
 
 @bp.post(f"/{SCOPE}/refresh")
-def refresh_roster(launch_id: str, scope: str):
+def refresh_roster(launch_id: str, scope: str) -> ResponseReturnValue:
     """Fetch the class list from the platform now."""
     launch = staff_launch(launch_id)
     scope_of(launch, scope)
@@ -219,20 +172,21 @@ def refresh_roster(launch_id: str, scope: str):
 
 
 @bp.get(f"/{SCOPE}/students/<int:user_id>")
-def student(launch_id: str, scope: str, user_id: int):
+def student(launch_id: str, scope: str, user_id: int) -> str:
     """One student: mastery, attempts (and which counts) and reflections with their marks."""
     launch = staff_launch(launch_id)
-    class_scope, _, students, columns = _class(launch, scope)
-    row = classview.find_student(students, user_id)
-    if row is None:
+    class_scope, _, found, columns = _class(launch, scope, user_id)
+    if not found:
         abort(404, "That student is not in this class, or has not opened the tool yet.")
+    db = get_session()
     library = get_library()
+    classview.add_details(db, library, class_scope, found)
     # The heat map's rows carry stored figures only; this page shows the attempts in full.
-    attempts = classview.scope_attempts(get_session(), class_scope, user_id)
+    attempts = classview.scope_attempts(db, class_scope, user_id)
     return render_template("classview/student.html", launch=launch, scope=class_scope,
-                           student=row, columns=columns,
+                           student=found[0], columns=columns,
                            attempts=classview.attempt_rows(library, attempts),
-                           reflections=reflection_rows(get_session(), library, attempts),
+                           reflections=reflection_rows(db, library, attempts),
                            bands=band_descriptions())
 
 
@@ -243,7 +197,7 @@ def _marking_scope(launch: Launch) -> classview.ClassScope:
 
 
 @bp.get("/marking")
-def marking_queue(launch_id: str):
+def marking_queue(launch_id: str) -> str:
     """Reflections submitted and waiting for marks."""
     launch = staff_launch(launch_id)
     scope = _marking_scope(launch)
@@ -259,7 +213,7 @@ def marking_queue(launch_id: str):
 
 
 @bp.route("/marking/<int:attempt_id>", methods=["GET", "POST"])
-def mark(launch_id: str, attempt_id: int):
+def mark(launch_id: str, attempt_id: int) -> ResponseReturnValue:
     """Mark the reflections of one attempt against their rubric; saving re-scores the attempt."""
     launch = staff_launch(launch_id)
     scope = scope_of(launch, "course")
@@ -275,7 +229,8 @@ def mark(launch_id: str, attempt_id: int):
         abort(404, "The module version this attempt was taken on is no longer installed, so "
                    "it cannot be marked here. Ask your administrator to import it again.")
     reflections = marking.reflections_to_mark(module, attempt)
-    error, conflict, values = None, None, request.form
+    error, conflict = None, None
+    values: Mapping[str, str] = request.form
     if request.method == "POST":
         seen = request.form.get("version", "")
         try:
@@ -316,9 +271,9 @@ def mark(launch_id: str, attempt_id: int):
                            queue=_queue_place(db, launch, attempt.id)), status
 
 
-def _queue_place(db, launch: Launch, attempt_id: int) -> dict:
+def _queue_place(db: Session, launch: Launch, attempt_id: int) -> dict[str, int | None]:
     """Where an attempt sits in its marking queue: position, size, previous and next ids."""
-    ids = [a.id for a in marking.pending_attempts(db, _marking_scope(launch))]
+    ids = marking.pending_ids(db, _marking_scope(launch))
     if attempt_id not in ids:
         return {"position": None, "total": len(ids), "prev": None,
                 "next": ids[0] if ids else None}
@@ -327,7 +282,7 @@ def _queue_place(db, launch: Launch, attempt_id: int) -> dict:
             "next": ids[at + 1] if at + 1 < len(ids) else None}
 
 
-def _typed_marks(form, reflections) -> list[str]:
+def _typed_marks(form: Mapping[str, str], reflections: list[Reflection]) -> list[str]:
     """What a refused marker typed, as lines to show back to them."""
     lines = []
     for r in reflections:
@@ -340,7 +295,7 @@ def _typed_marks(form, reflections) -> list[str]:
     return lines
 
 
-def _saved_values(attempt, records) -> dict[str, str]:
+def _saved_values(attempt: Attempt, records: Mapping[str, ReflectionMark]) -> dict[str, str]:
     """Form values from marks already given, so a lecturer can revise them."""
     values = {}
     for activity_id, given in (attempt.marks or {}).items():
@@ -351,14 +306,14 @@ def _saved_values(attempt, records) -> dict[str, str]:
     return values
 
 
-def _title(library, attempt) -> str:
+def _title(library: Library, attempt: Attempt) -> str:
     """The module title of an attempt, or its id when that version is gone."""
     return _module_title(library, attempt.module_id, attempt.module_version)
 
 
-def _module_title(library, module_id: str, version: str | None = None) -> str:
+def _module_title(library: Library, module_id: str, version: str | None = None) -> str:
     """A module's title, or its id when it is not installed."""
     try:
-        return library.get(module_id, version).title
+        return str(library.get(module_id, version).title)
     except ModuleNotFound:
         return module_id

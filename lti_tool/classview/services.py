@@ -1,30 +1,29 @@
 """What the class view shows: who is in the class, and each student's mastery, completion and grade.
 
-A scope is one link (the activity the lecturer launched from) or the whole course. Mastery
-comes from the progress service, fed the element points each submitted attempt stored when it
-was scored on its own module version (lti_tool.attempts.profile.stored_mastery): the same
-figures the student sees, with no re-scoring on a page view.
+A scope is one link (the activity the lecturer launched from) or the whole course. Mastery is
+summed by the database from the element points each submitted attempt stored when it was
+scored on its own module version (lti_tool.attempts.profile.mastery_totals): the same figures
+the student sees, with no re-scoring and no answers read on a page view.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..attempts.profile import stored_attempts, stored_mastery, unmarked_answers
+from ..attempts.profile import domain_totals, mastery_totals, plan_of, scope_versions
 from ..attempts.settings import counted_attempt, link_settings
-from ..content import Library, ModuleNotFound
+from ..content import Library, Module, ModuleNotFound
 from ..lti import roles as course_roles
 from ..models import (
     Attempt,
-    AttemptStatus,
     Context,
     Launch,
     LtiUser,
@@ -32,8 +31,24 @@ from ..models import (
     ResourceLink,
     RosterMember,
 )
-from ..progress import DCS_FRAMEWORK, Mastery, percent_label
 from . import gradebook
+from .figures import Figures, student_figures
+from .students import (
+    FILTERS,
+    SORTS,
+    Cell,
+    Columns,
+    Student,
+    Summary,
+    class_summary,
+    columns,
+    shown_students,
+)
+
+__all__ = ["FILTERS", "NOT_LISTED", "SCOPES", "SORTS", "AttemptRow", "Cell", "ClassScope",
+           "Columns", "OutOfScope", "Student", "Summary", "add_details", "attempt_rows",
+           "class_scope", "class_students", "class_summary", "columns", "glance",
+           "is_staff", "one_student", "paused_gc", "scope_attempts", "shown_students", "summary"]
 
 SCOPES = ("link", "course")
 NOT_LISTED = "Not in the class list"
@@ -91,83 +106,6 @@ def class_scope(session: Session, launch: Launch, kind: str) -> ClassScope:
                       tuple(dict.fromkeys(m for m in modules if m)), counting)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One value of the heat map: a domain's or element's mastery, written out in full."""
-
-    id: str
-    title: str
-    percent: float | None
-    band: str | None
-    pending: bool
-    points: float = 0.0
-    max_points: float = 0.0
-
-    @property
-    def text(self) -> str:
-        """'Capable 62%' or 'No evidence': never only a colour."""
-        if self.percent is None:
-            return "No evidence"
-        return f"{self.band} {percent_label(self.percent)}"
-
-    @property
-    def css(self) -> str:
-        """The band as a class name, for the colour (an extra, never the only cue)."""
-        return f"band-{(self.band or 'none').lower()}"
-
-
-@dataclass(frozen=True)
-class Columns:
-    """The heat map's columns: DCS domains and elements as (id, title), in framework order."""
-
-    domains: tuple[tuple[str, str], ...]
-    elements: tuple[tuple[str, str], ...]
-
-
-def columns(library: Library) -> Columns:
-    """Domains and elements of the framework mastery is measured against."""
-    framework = library.frameworks[DCS_FRAMEWORK]
-    return Columns(tuple((d.id, d.title) for d in framework.domains),
-                   tuple((e.id, e.title) for e in framework.elements))
-
-
-def _cell(mastery: Mastery) -> Cell:
-    """A heat-map cell from the progress service's mastery."""
-    return Cell(mastery.id, mastery.title, mastery.percent, mastery.band,
-                mastery.pending_manual, mastery.points, mastery.max_points)
-
-
-@dataclass
-class Student:
-    """One row of the class view."""
-
-    sub: str
-    user: LtiUser | None
-    name: str
-    email: str | None
-    status: str  # the platform's Active/Inactive, or NOT_LISTED
-    attempts: list = field(default_factory=list)  # rows of attempts.profile.STORED_COLUMNS
-    domains: tuple[Cell, ...] = ()
-    elements: tuple[Cell, ...] = ()
-    modules_done: int = 0
-    modules_total: int = 0
-    submitted: int = 0
-    pending_marking: int = 0
-    last_activity: datetime | None = None
-    grade_status: str | None = None
-
-    @property
-    def launched(self) -> bool:
-        """Whether the student has ever opened the tool in this course."""
-        return self.user is not None
-
-    @property
-    def sort_key(self) -> tuple:
-        """Family name, then the full name."""
-        return (self.name.split()[-1].lower() if self.name.split() else "", self.name.lower(),
-                self.sub)
-
-
 def scope_attempts(session: Session, scope: ClassScope, user_id: int | None = None,
                    ) -> list[Attempt]:
     """Attempts through the scope's links (one user's, or everyone's), oldest first, with link
@@ -182,23 +120,36 @@ def scope_attempts(session: Session, scope: ClassScope, user_id: int | None = No
         .order_by(Attempt.created_at, Attempt.id)).unique())
 
 
-def class_students(session: Session, library: Library, scope: ClassScope,
-                   roster: list[RosterMember]) -> list[Student]:
-    """Everyone learning in the scope: the platform's class list plus anyone who launched as a
-    student or made an attempt, with their mastery, completion, last activity and grade.
+def glance(session: Session, scope: ClassScope) -> tuple[int, int]:
+    """(students who started, students who submitted) in the scope: one counting query."""
+    if not scope.links:
+        return 0, 0
+    row = session.execute(select(
+        func.count(distinct(Attempt.user_id)),
+        func.count(distinct(case((Attempt.submitted_at.is_not(None), Attempt.user_id)))))
+        .where(Attempt.resource_link_id.in_(scope.link_ids))).one()
+    return int(row[0]), int(row[1])
 
-    A fixed number of queries whatever the class size; mastery comes from the figures each
-    attempt stored when it was scored (lti_tool.attempts.profile.stored_mastery).
+
+def class_students(session: Session, library: Library, scope: ClassScope,
+                   roster: Sequence[RosterMember], user_id: int | None = None, *,
+                   standing: bool = True) -> list[Student]:
+    """Everyone learning in the scope: the platform's class list plus anyone who launched as a
+    student or made an attempt, with their completion, standing, last activity and mastery
+    totals, sorted by family name (``user_id``: only that person, if they are in the class;
+    ``standing`` False: without where they stand against the pass marks, as the CSV needs).
+
+    A fixed number of queries whatever the class size, each returning numbers the database
+    summed; mastery and grade statuses are added for the rows shown (``add_details``).
     """
     with paused_gc():
-        return _class_students(session, library, scope, roster)
+        return _class_students(session, library, scope, roster, user_id, standing)
 
 
 def _class_students(session: Session, library: Library, scope: ClassScope,
-                    roster: list[RosterMember]) -> list[Student]:
+                    roster: Sequence[RosterMember], user_id: int | None,
+                    standing: bool) -> list[Student]:
     """class_students, with the collector paused."""
-    memberships = list(session.scalars(select(Membership).where(
-        Membership.context_id == scope.context.id).options(joinedload(Membership.user))))
     by_sub: dict[str, Student] = {}
     listed = {member.user_sub for member in roster}
     for member in roster:
@@ -208,33 +159,76 @@ def _class_students(session: Session, library: Library, scope: ClassScope,
             member.user_sub, None, _name(member.name, member.given_name, member.family_name,
                                          member.user_sub),
             member.email, member.status)
-    launched: dict[int, Membership] = {}
-    for membership in memberships:
-        user = membership.user
-        student = by_sub.get(user.sub)
+    launched: dict[int, datetime] = {}
+    for row in session.connection().execute(  # Core: columns, no ORM loading
+            select(LtiUser.id, LtiUser.sub, LtiUser.name, LtiUser.given_name,
+                   LtiUser.family_name, LtiUser.email, Membership.roles, Membership.updated_at)
+            .join(Membership, Membership.user_id == LtiUser.id)
+            .where(Membership.context_id == scope.context.id)):
+        student = by_sub.get(row.sub)
         if student is None:
             # The platform's list, when it has the person, outranks their last launch's roles.
-            if user.sub in listed or not _learner(membership.roles):
+            if row.sub in listed or not _learner(row.roles):
                 continue
-            student = by_sub[user.sub] = Student(
-                user.sub, None, _name(user.name, user.given_name, user.family_name, user.sub),
-                user.email, NOT_LISTED)
-        student.user = user
-        student.email = student.email or user.email
-        launched[user.id] = membership
-    attempts_by_user: dict[int, list] = {}
-    rows = stored_attempts(session, scope.link_ids)
-    for attempt in rows:
-        attempts_by_user.setdefault(attempt.user_id, []).append(attempt)
-    unmarked = unmarked_answers(session, library, scope.link_ids, rows)
-    statuses = gradebook.delivery_statuses(session, scope.link_ids)
-    for student in by_sub.values():
-        _fill(library, scope, student, attempts_by_user, launched, unmarked, statuses)
-    return sorted(by_sub.values(), key=lambda s: s.sort_key)
+            student = by_sub[row.sub] = Student(
+                row.sub, None, _name(row.name, row.given_name, row.family_name, row.sub),
+                row.email, NOT_LISTED)
+        student.user_id = row.id
+        student.email = student.email or row.email
+        launched[row.id] = row.updated_at
+    students = [s for s in by_sub.values() if user_id is None or s.user_id == user_id]
+    figures = student_figures(session, scope.links, scope.module_ids, scope.counting,
+                              _versions(session, library, scope),
+                              None if user_id is None else [user_id], standing=standing)
+    plan = plan_of(library)
+    for student in students:
+        student.plan = plan
+        student.modules_total = len(scope.module_ids)
+        student.links_total = len(scope.links)
+        if student.user_id is None:
+            continue
+        student.figures = figures.get(student.user_id, Figures())
+        times = [t for t in (student.figures.last_activity, launched.get(student.user_id))
+                 if t is not None]
+        student.last_activity = max(times, default=None)
+    return sorted(students, key=lambda s: s.sort_key)
+
+
+def add_details(session: Session, library: Library, scope: ClassScope,
+                students: Sequence[Student], everyone: bool = False) -> None:
+    """Mastery and where the grades stand, for the rows shown (two queries for the rows
+    given; ``everyone``: they are the whole class, so no list of ids is sent)."""
+    ids = [s.user_id for s in students if s.user_id is not None]
+    if not ids:
+        return
+    chosen = None if everyone else ids
+    totals = mastery_totals(session, scope.link_ids, scope.counting,
+                            _versions(session, library, scope), chosen)
+    statuses = gradebook.delivery_statuses(session, scope.link_ids, chosen)
+    for student in students:
+        if student.user_id is not None:
+            student.totals = totals.get(student.user_id, {})
+            student.grade_status = _grade_status(scope, student.user_id, statuses)
+
+
+def summary(session: Session, library: Library, scope: ClassScope,
+            students: Sequence[Student]) -> Summary:
+    """The class summary row over everyone: counts from their figures, each domain's mean
+    from one query of domain totals."""
+    totals = domain_totals(session, plan_of(library), scope.link_ids, scope.counting,
+                           _versions(session, library, scope))
+    return class_summary(students, totals)
+
+
+def _versions(session: Session, library: Library,
+              scope: ClassScope) -> dict[tuple[str, str], Module | None]:
+    """The module versions attempted in the scope and whether each is installed (a small
+    query each time it is asked: a version may be attempted or withdrawn at any moment)."""
+    return scope_versions(session, library, scope.link_ids)
 
 
 _gc_lock = threading.Lock()
-_gc_pauses = [0, False]  # pauses under way; whether the collector was on before the first
+_gc_pauses: list[int | bool] = [0, False]  # pauses under way; whether the collector was on
 
 
 @contextmanager
@@ -259,37 +253,12 @@ def paused_gc() -> Iterator[None]:
                 gc.enable()
 
 
-def _fill(library: Library, scope: ClassScope, student: Student,
-          attempts_by_user: dict[int, list], launched: dict[int, Membership],
-          unmarked: dict[int, tuple[frozenset[str], dict]],
-          statuses: dict[tuple[int, int], str]) -> None:
-    """Compute a student's mastery, completion, last activity and grade status."""
-    attempts = attempts_by_user.get(student.user.id, []) if student.user else []
-    student.attempts = attempts
-    profile, used = stored_mastery(library, attempts, unmarked, counting=scope.counting)
-    student.domains = tuple(_cell(d) for d in profile.domains)
-    student.elements = tuple(_cell(e) for e in profile.elements)
-    student.submitted = len(used)
-    student.modules_total = len(scope.module_ids)
-    student.modules_done = len({a.module_id for a in used} & set(scope.module_ids))
-    student.pending_marking = sum(1 for a in used if a.pending_manual)
-    times = [t for a in attempts for t in (a.updated_at, a.submitted_at) if t is not None]
-    if student.user is not None and student.user.id in launched:
-        times.append(launched[student.user.id].updated_at)
-    student.last_activity = max(times, default=None)
-    if student.user is not None:
-        student.grade_status = _grade_status(scope, student.user, attempts, statuses)
-
-
-def _grade_status(scope: ClassScope, user: LtiUser, attempts: list,
-                  statuses: dict[tuple[int, int], str]) -> str | None:
+def _grade_status(scope: ClassScope, user_id: int,
+                  statuses: Mapping[tuple[int, int], str]) -> str | None:
     """Delivery status of the user's grade per link they submitted in, from lti_tool.grades."""
-    submitted = {a.resource_link_id for a in attempts if a.status == AttemptStatus.SUBMITTED}
     parts = []
     for link in scope.links:
-        if link.id not in submitted:
-            continue
-        status = statuses.get((user.id, link.id))
+        status = statuses.get((user_id, link.id))
         if status is None:
             continue
         parts.append(status if scope.kind == "link" else
@@ -341,17 +310,17 @@ def attempt_rows(library: Library, attempts: list[Attempt]) -> list[AttemptRow]:
 def one_student(session: Session, library: Library, scope: ClassScope,
                 user: LtiUser) -> Student:
     """One person's class-view row (mastery, completion, last activity), without the class."""
-    rows = stored_attempts(session, scope.link_ids, user.id)
-    student = Student(user.sub, user, _name(user.name, user.given_name, user.family_name,
-                                            user.sub), user.email, "")
-    _fill(library, scope, student, {user.id: rows}, {},
-          unmarked_answers(session, library, scope.link_ids, rows), {})
+    student = Student(user.sub, user.id, _name(user.name, user.given_name, user.family_name,
+                                               user.sub), user.email, "")
+    versions = _versions(session, library, scope)
+    student.figures = student_figures(session, scope.links, scope.module_ids, scope.counting,
+                                      versions, [user.id]).get(user.id, Figures())
+    student.totals = mastery_totals(session, scope.link_ids, scope.counting, versions,
+                                    [user.id]).get(user.id, {})
+    student.plan = plan_of(library)
+    student.modules_total, student.links_total = len(scope.module_ids), len(scope.links)
+    student.last_activity = student.figures.last_activity
     return student
-
-
-def find_student(students: list[Student], user_id: int) -> Student | None:
-    """The class-view row of a user who launched, or None if they are not in this class."""
-    return next((s for s in students if s.user is not None and s.user.id == user_id), None)
 
 
 def _module_title(library: Library, attempt: Attempt) -> str:

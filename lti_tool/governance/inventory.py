@@ -7,6 +7,8 @@ a column classified as a learner's personal data must also be covered by export 
 
 from __future__ import annotations
 
+from sqlalchemy import MetaData
+
 # Kinds of column.
 IDENTITY = "identity"   # names the person: sub, name, email
 WORK = "work"           # what the person did or was given: answers, marks, comments, scores
@@ -36,6 +38,9 @@ COLUMNS: dict[str, dict[str, str]] = {
                 "submitted_at": ACTIVITY, "points": WORK, "max_points": WORK,
                 "percent": WORK, "passed": WORK, "pending_manual": WORK,
                 "element_points": WORK, "version": _TECH, "created_at": ACTIVITY},
+    # An attempt's score per element, copied from its score for the class view.
+    "attempt_element_score": {"attempt_id": LINK, "element": WORK, "earned": WORK,
+                              "possible": WORK},
     # Actors are admins' emails or LTI people by tool id only (never name, email or sub).
     "audit_event": {"id": _TECH, "at": STAFF, "actor": STAFF, "action": STAFF,
                     "target": STAFF, "details": STAFF, "summary": STAFF},
@@ -119,7 +124,7 @@ def personal_columns() -> dict[str, set[str]]:
     return out
 
 
-def unclassified(metadata) -> list[str]:
+def unclassified(metadata: MetaData) -> list[str]:
     """`table.column` for every column of the models that this inventory does not classify."""
     return sorted(f"{table.name}.{column.name}" for table in metadata.tables.values()
                   for column in table.columns

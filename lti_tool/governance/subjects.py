@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..content.activities.reflection import Reflection
 from ..models import (
     Attempt,
+    AttemptElementScore,
     AuditEvent,
     Context,
     DeepLinkResponse,
@@ -66,6 +67,7 @@ HOLDINGS: dict[str, str | dict[str, str]] = {
         "position", "confidence_before", "confidence_after", "marks", "updated_at",
         "submitted_at", "points", "max_points", "percent", "passed", "pending_manual",
         "element_points", "created_at")}},
+    "attempt_element_score": {c: KEPT for c in ("attempt_id", "element", "earned", "possible")},
     "reflection_mark": {"comment": REPLACED, "attempt_id": KEPT, "marker_id": KEPT,
                         "marked_at": KEPT},
     "grade_delivery": {"comment": CLEARED, "last_error_body": CLEARED, **{c: KEPT for c in (
@@ -180,6 +182,9 @@ def export_person(session: Session, registration: Registration, sub: str,
                                    .order_by(model.id))
             tables[name] = [_row(r) for r in rows]
         attempt_ids = [a["id"] for a in tables["attempt"]]
+        tables["attempt_element_score"] = [_row(r) for r in session.scalars(
+            select(AttemptElementScore).where(AttemptElementScore.attempt_id.in_(attempt_ids))
+            .order_by(AttemptElementScore.attempt_id, AttemptElementScore.element))]
         tables["reflection_mark"] = [_row(r) for r in session.scalars(
             select(ReflectionMark).where(or_(ReflectionMark.attempt_id.in_(attempt_ids),
                                              ReflectionMark.marker_id == user.id))

@@ -10,12 +10,13 @@ For other parts of the tool:
 - marking: ``requeue_after_marking(session, attempt)`` before the commit;
 - class view and console: ``delivery_status(session, user_id, link_id)``,
   ``list_deliveries(session, failed_only=True)``, ``resend(session, delivery_id)``;
-- the worker: ``deliver_pending(session_factory, http, now, limit, keyring=...)``.
+- the worker: ``deliver_pending(session_factory, http, now, limit, keyring=...)``, which
+  claims scores in batches (``claim``) and sends them (``deliver_claimed``).
 """
 
+from .claims import claim, claim_next
 from .delivery import (
                      Report,
-                     claim_next,
                      deliver_claimed,
                      deliver_for_user,
                      deliver_pending,
@@ -40,7 +41,7 @@ from .tokens import DatabaseTokenCache, RegistrationInfo, UncachedTokens
 
 __all__ = [
     "DatabaseTokenCache", "DeliveryError", "DeliveryView", "Progress", "RegistrationInfo",
-    "Report", "ResendRefused", "UncachedTokens", "claim_next", "deliver_claimed",
+    "Report", "ResendRefused", "UncachedTokens", "claim", "claim_next", "deliver_claimed",
     "deliver_for_user", "deliver_pending", "delivery_status", "latest_delivery",
     "link_max_points", "list_deliveries", "queue_score", "record_progress",
     "requeue_after_marking", "resend",

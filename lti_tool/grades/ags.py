@@ -26,7 +26,7 @@ from ..lti.constants import (
     SCORE_TYPE,
 )
 from .errors import DeliveryError, refused, transient
-from .tokens import RegistrationInfo, TokenSource
+from .tokens import RegistrationInfo, Timeout, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,9 @@ class AgsClient:
     registration: RegistrationInfo
     scopes: frozenset[str]
     now: datetime
-    timeout: Any = (5, 30)
+    timeout: Timeout = (5, 30)
 
-    def call(self, method: str, url: str, *, what: str, **kwargs) -> requests.Response:
+    def call(self, method: str, url: str, *, what: str, **kwargs: Any) -> requests.Response:
         """One authorised request; a 401 renews the token once. DeliveryError unless 2xx."""
         token = self.tokens.get(self.registration, self.scopes, self.now)
         response = self._send(method, url, token, what, **kwargs)
@@ -111,7 +111,7 @@ class AgsClient:
         raise refused(status, body, self.registration.platform, what=what)
 
     def _send(self, method: str, url: str, token: str, what: str,
-              **kwargs) -> requests.Response:
+              **kwargs: Any) -> requests.Response:
         """The HTTP request; network trouble is worth retrying."""
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         try:
@@ -126,7 +126,7 @@ class AgsClient:
                             "shortly.") from exc
 
     # -- scores ----------------------------------------------------------------------------
-    def post_score(self, lineitem_url: str, payload: dict) -> None:
+    def post_score(self, lineitem_url: str, payload: dict[str, Any]) -> None:
         """POST one score to the line item's scores endpoint."""
         self.call("POST", scores_url(lineitem_url), what="sending the score",
                   data=json.dumps(payload),
@@ -153,7 +153,7 @@ class AgsClient:
             url = (response.links.get("next") or {}).get("url")
         return by_resource
 
-    def create_lineitem(self, lineitems_url: str, spec: dict) -> str:
+    def create_lineitem(self, lineitems_url: str, spec: dict[str, Any]) -> str:
         """POST a new line item and return its URL."""
         response = self.call("POST", lineitems_url, what="creating the grade column",
                              data=json.dumps(spec),
@@ -164,10 +164,10 @@ class AgsClient:
                                 "(no id in its answer). Check the VLE's gradebook for a new "
                                 "column, then resend.", permanent=True,
                                 status=response.status_code, body=response.text)
-        return item["id"]
+        return str(item["id"])
 
 
-def _items(response: requests.Response) -> list[dict]:
+def _items(response: requests.Response) -> list[dict[str, Any]]:
     """Line items from a container answer (a JSON list), ignoring anything malformed."""
     data = _json(response.text)
     if isinstance(data, dict) and isinstance(data.get("lineItems"), list):

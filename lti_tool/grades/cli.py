@@ -19,6 +19,7 @@ from ..errors import database_unavailable
 from ..keys import Keyring
 from .delivery import deliver_pending
 from .outbox import ResendRefused, list_deliveries, resend
+from .tokens import DatabaseTokenCache
 
 log = logging.getLogger(__name__)
 # Pauses after a failed pass grow from the first to the last, then stay there.
@@ -87,14 +88,21 @@ def grades_work(once: bool, interval: float, batch: int, metrics_port: int) -> N
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port)
+    if not once:
+        click.echo(f"grades: working, up to {batch} scores a pass; idle passes every "
+                   f"{interval:g} s. SIGTERM or Ctrl+C stops.")
     total = 0
     outage = Outage()
+    # One keep-alive HTTP session and one token cache for the worker's life: a token is read
+    # (or fetched) once per platform per lifetime, not once per score or per pass.
     with requests.Session() as http:
+        tokens = DatabaseTokenCache(factory, keyring, http, timeout=timeout)
         try:
             while not stopping.is_set():
                 try:
                     report = deliver_pending(factory, http, limit=batch, keyring=keyring,
-                                             timeout=timeout, stop=stopping.is_set)
+                                             tokens=tokens, timeout=timeout,
+                                             stop=stopping.is_set)
                 except (SQLAlchemyError, OSError) as error:
                     observability.worker_pass(None, database_up=not database_unavailable(error))
                     if once:

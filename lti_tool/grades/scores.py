@@ -13,6 +13,7 @@ import copy
 import enum
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -170,7 +171,7 @@ def _next_timestamp(now: datetime, latest: GradeDelivery | None) -> datetime:
 
 
 def _lineitem_spec(link: ResourceLink, attempt: Attempt, module: Module | None, tag: str | None,
-                   maximum: float) -> dict:
+                   maximum: float) -> dict[str, Any]:
     """The line item to create if the platform named none: like deep linking's."""
     label = link.title or (module.title if module is not None else attempt.module_id)
     return {"scoreMaximum": maximum, "label": label[:500], "resourceId": attempt.module_id,

@@ -14,14 +14,16 @@ import typing as t
 
 import jwt
 import requests
-from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskRequest
+from pylti1p3.contrib.flask.cookie import FlaskCookieService
+from pylti1p3.contrib.flask.message_launch import FlaskMessageLaunch
+from pylti1p3.contrib.flask.request import FlaskRequest
 from pylti1p3.deployment import Deployment as LibDeployment
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 from pylti1p3.registration import Registration as LibRegistration
-from pylti1p3.session import SessionService
-from pylti1p3.tool_config import ToolConfAbstract
-from sqlalchemy import bindparam, select, update
+from pylti1p3.session import SessionService, TJwtBody
+from pylti1p3.tool_config.abstract import ToolConfAbstract
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,7 +36,7 @@ from ..models import (
 from ..models.base import utcnow
 from .claims import MAX_TOKEN_BYTES, ClaimProblem, check_claims
 from .constants import LTI_VERSION, Claim, MessageType
-from .errors import LtiError
+from .errors import ErrorContext, LtiError
 from .floods import PENDING_PER_REGISTRATION, room_for_pending
 from .keysets import KeysetUnavailable, UnknownKid, platform_key
 from .login import STATE_COOKIE_PREFIX, readable, registration_row
@@ -45,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 # -- registrations as pylti1p3 sees them ---------------------------------------------------
-class DbToolConf(ToolConfAbstract):
+class DbToolConf(ToolConfAbstract[FlaskRequest]):
     """pylti1p3's tool configuration read from the registration and deployment tables.
 
     It carries no tool key: checking a launch needs only the platform's keys, and the tool
@@ -58,11 +60,15 @@ class DbToolConf(ToolConfAbstract):
         # Every issuer may have many client ids (Blackboard, Canvas): always look up by both.
         self.issuers_relation_types = _AlwaysMany()
 
-    def find_registration_by_issuer(self, iss, *args, **kwargs):
+    # pylti1p3 declares a Registration but itself expects None for an unknown platform.
+    def find_registration_by_issuer(  # type: ignore[override]
+            self, iss: str, *args: t.Any, **kwargs: t.Any) -> LibRegistration | None:
         """Backward-compatible lookup for issuers with one client."""
         return self.find_registration_by_params(iss, None)
 
-    def find_registration_by_params(self, iss, client_id, *args, **kwargs):
+    def find_registration_by_params(  # type: ignore[override]  # None: as above
+            self, iss: str, client_id: str | None, *args: t.Any,
+            **kwargs: t.Any) -> LibRegistration | None:
         """Build pylti1p3's registration object from our row."""
         row = registration_row(self.session, iss, client_id)
         return self.to_library(row) if row else None
@@ -77,11 +83,12 @@ class DbToolConf(ToolConfAbstract):
             reg.set_auth_audience(row.auth_audience)
         return reg
 
-    def find_deployment(self, iss, deployment_id):
+    def find_deployment(self, iss: str, deployment_id: str) -> LibDeployment | None:
         """Deployments are always looked up with their client id."""
         return None
 
-    def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
+    def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str,
+                                  *args: t.Any, **kwargs: t.Any) -> LibDeployment | None:
         """An approved deployment, or None."""
         row = self.session.scalar(
             select(Deployment).join(Registration).where(
@@ -91,10 +98,10 @@ class DbToolConf(ToolConfAbstract):
         return LibDeployment().set_deployment_id(deployment_id) if row else None
 
 
-class _AlwaysMany(dict):
+class _AlwaysMany(dict[str, str]):
     """Relation map that answers 'many client ids' for every issuer."""
 
-    def get(self, key, default=None):  # noqa: D102 - dict protocol
+    def get(self, key: object, default: object = None) -> str:  # noqa: D102 - dict protocol
         return "one-issuer-many-client-ids"
 
 
@@ -104,10 +111,10 @@ class _NullSessionService(SessionService):
     def __init__(self) -> None:  # noqa: D107 - no request-bound storage on purpose
         pass
 
-    def save_launch_data(self, key, jwt_body):  # noqa: D102
+    def save_launch_data(self, key: str, jwt_body: TJwtBody) -> None:  # noqa: D102
         pass
 
-    def set_state_valid(self, state, id_token_hash):  # noqa: D102
+    def set_state_valid(self, state: str, id_token_hash: str) -> None:  # noqa: D102
         pass
 
 
@@ -119,11 +126,14 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                  form: t.Mapping[str, str], cookies: t.Mapping[str, str],
                  http: requests.Session | None = None,
                  state_checked_in_storage: bool = False) -> None:
-        request = FlaskRequest(cookies=cookies, session={}, request_data=dict(form) or {"": ""},
-                               request_is_secure=settings.base_url.startswith("https"))
-        super().__init__(request, DbToolConf(session),
+        # pylti1p3's Flask classes are unannotated: no-untyped-call below.
+        request = FlaskRequest(  # type: ignore[no-untyped-call]
+            cookies=cookies, session={}, request_data=dict(form) or {"": ""},
+            request_is_secure=settings.base_url.startswith("https"))
+        super().__init__(request, DbToolConf(session),  # type: ignore[no-untyped-call]
                          session_service=_NullSessionService(),
-                         cookie_service=FlaskCookieService(request),
+                         cookie_service=FlaskCookieService(  # type: ignore[no-untyped-call]
+                             request),
                          requests_session=http)
         self.db = session
         self.settings = settings
@@ -137,7 +147,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.deployment_row: Deployment | None = None
         self._found_deployment: Deployment | None = None
         self._unreadable: Exception | None = None
-        self.claims: dict = {}
+        self.claims: dict[str, t.Any] = {}
 
     # The order matters: nothing is consumed until the token is proven to be the platform's.
     def validate(self) -> "ToolMessageLaunch":
@@ -159,7 +169,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise
         return self
 
-    def _context(self) -> dict:
+    def _context(self) -> ErrorContext:
         """Issuer, client and deployment for error records, as far as known."""
         body = self._jwt.get("body", {}) if isinstance(self._jwt, dict) else {}
         aud = body.get("aud")
@@ -168,7 +178,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                     aud if isinstance(aud, str) else None),
                 "deployment_id": _str_or_none(body.get(Claim.DEPLOYMENT_ID.value))}
 
-    def validate_state(self):
+    def validate_state(self) -> ToolMessageLaunch:
         """The login that this launch answers exists, is fresh, and was started in this browser.
 
         One SELECT reads the login with its registration and the deployment the token names
@@ -220,7 +230,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._unreadable = None
         self._jwt = {"header": token["header"], "body": token["payload"]}
 
-    def validate_jwt_format(self):
+    def _claims(self) -> dict[str, t.Any]:
+        """The token's claims as sent (an object, once validate_jwt_format has passed)."""
+        # pylti1p3 types them as a well-formed launch, which they are not until checked.
+        return t.cast(dict[str, t.Any], self._jwt["body"])
+
+    def validate_jwt_format(self) -> ToolMessageLaunch:
         """The id_token is a JWT whose header and claims can be read."""
         if self._unreadable is not None:
             raise LtiError("malformed_token", f"id_token cannot be decoded: "
@@ -230,13 +245,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                            **self._login_context())
         return self
 
-    def _login_context(self) -> dict:
+    def _login_context(self) -> ErrorContext:
         """Issuer and client id from the login, for errors before the token is read."""
         if self.login is None:
             return {}
         return {"issuer": self.login.issuer, "client_id": self.login.client_id}
 
-    def validate_registration(self):
+    def validate_registration(self) -> ToolMessageLaunch:
         """`iss` and `aud` name the registration that the login started with; `azp` agrees."""
         body = self._jwt["body"]
         ctx = self._context()
@@ -263,7 +278,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._registration = self._tool_config.to_library(row)
         return self
 
-    def validate_jwt_signature(self):
+    def validate_jwt_signature(self) -> ToolMessageLaunch:
         """RS256 signature by a key from the platform's JWKS, with leeway on exp and iat."""
         header = self._jwt["header"]
         ctx = self._context()
@@ -298,14 +313,14 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LtiError("bad_signature", str(exc), **ctx) from exc
         except jwt.PyJWTError as exc:
             raise LtiError("malformed_token", f"id_token rejected: {exc}", **ctx) from exc
-        iat = self._jwt["body"]["iat"]
+        iat = self._claims()["iat"]
         now = utcnow().timestamp()
         if not isinstance(iat, (int, float)) or now - iat > self.settings.max_age:
             raise LtiError("expired", f"iat {iat} is more than {self.settings.max_age}s old",
                            **ctx)
         return self
 
-    def validate_nonce(self):
+    def validate_nonce(self) -> ToolMessageLaunch:
         """The nonce is the one issued with this login; the login is then consumed, once."""
         login = self.login
         assert login is not None
@@ -323,9 +338,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LtiError("replayed", "login consumed by another launch", **ctx)
         return self
 
-    def validate_message(self):
+    def validate_message(self) -> ToolMessageLaunch:
         """A supported message type and version with the claims it requires."""
-        body = self._jwt["body"]
+        body = self._claims()
         ctx = self._context()
         try:
             check_claims(body)
@@ -341,7 +356,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                            **ctx)
         if not _str_or_none(body.get(Claim.DEPLOYMENT_ID.value)):
             raise LtiError("invalid_claims", "no deployment_id claim", **ctx)
-        for validator in get_validators():
+        for validator in get_validators():  # type: ignore[no-untyped-call]  # pylti1p3's
             if validator.can_validate(body):
                 try:
                     validator.validate(body)
@@ -354,9 +369,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                                    **ctx) from exc
         return self
 
-    def validate_deployment(self):
+    def validate_deployment(self) -> ToolMessageLaunch:
         """A known, approved deployment; an unknown one is recorded for an admin to approve."""
-        body = self._jwt["body"]
+        body = self._claims()
         ctx = self._context()
         row = self.registration_row
         assert row is not None
@@ -388,8 +403,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return self
 
 
-_LOGIN, _REGISTRATION, _DEPLOYMENT = (LoginState.__table__, Registration.__table__,
-                                      Deployment.__table__)
+# SQLAlchemy types __table__ as any FROM clause; these models map tables.
+_LOGIN, _REGISTRATION, _DEPLOYMENT = (t.cast(Table, LoginState.__table__),
+                                      t.cast(Table, Registration.__table__),
+                                      t.cast(Table, Deployment.__table__))
 # Core and built once: a launch pays neither the ORM's loading nor a statement's cache key.
 _LOGIN_WITH_PLATFORM = (
     select(*(c.label(f"l_{c.name}") for c in _LOGIN.c),

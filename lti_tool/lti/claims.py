@@ -187,7 +187,7 @@ BY_MESSAGE = {
 }
 
 
-def check_claims(body: dict) -> None:
+def check_claims(body: t.Mapping[str, t.Any]) -> None:
     """Raise ClaimProblem for the first claim that is missing, of the wrong type or too big."""
     for name in REQUIRED:
         if body.get(name) is None:

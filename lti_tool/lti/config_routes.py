@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from . import bp
 from .dynreg import ToolDescription
@@ -10,7 +11,7 @@ from .toolconfig import canvas_configuration
 
 
 @bp.get("/lti/config.json")
-def config_json():
+def config_json() -> ResponseReturnValue:
     """The JSON a Canvas admin gives a developer key by URL ("Enter URL") or pastes."""
     response = jsonify(canvas_configuration(ToolDescription(current_app.config["BASE_URL"])))
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -237,13 +238,23 @@ def _messages(value: object) -> dict[str, tuple[str, ...]] | None:
 
 
 # -- the registration ----------------------------------------------------------------------
-def registration_request(tool: ToolDescription, config: PlatformConfiguration) -> dict:
+class ToolMessage(t.TypedDict):
+    """One message the tool offers in its registration: type, launch URL, label, placements."""
+
+    type: str
+    target_link_uri: str
+    label: str
+    placements: t.NotRequired[list[str]]
+
+
+def registration_request(tool: ToolDescription,
+                         config: PlatformConfiguration) -> dict[str, t.Any]:
     """The client registration the tool POSTs, fitted to what the platform supports."""
     urls = tool_urls(tool.base_url)
     # Ask only for what the platform offers; a platform that lists nothing is asked for all.
     scopes = [s for s in SCOPES if not config.scopes_supported or s in config.scopes_supported]
-    messages = [{"type": MessageType.RESOURCE_LINK.value, "target_link_uri": urls["launch"],
-                 "label": tool.name}]
+    messages: list[ToolMessage] = [{"type": MessageType.RESOURCE_LINK.value,
+                                    "target_link_uri": urls["launch"], "label": tool.name}]
     supported = config.messages_supported
     if supported is None or MessageType.DEEP_LINKING.value in supported:
         placements = (supported or {}).get(MessageType.DEEP_LINKING.value) \
@@ -273,8 +284,9 @@ def registration_request(tool: ToolDescription, config: PlatformConfiguration) -
     }
 
 
-def post_registration(http: requests.Session, config: PlatformConfiguration, body: dict,
-                      registration_token: str | None, timeout: float) -> dict:
+def post_registration(http: requests.Session, config: PlatformConfiguration,
+                      body: dict[str, t.Any], registration_token: str | None,
+                      timeout: float) -> dict[str, t.Any]:
     """POST the registration with the platform's bearer token; its answer, or a refusal."""
     headers = {"Accept": "application/json"}
     if registration_token:
@@ -294,7 +306,7 @@ def post_registration(http: requests.Session, config: PlatformConfiguration, bod
 
 
 def store_registration(session: Session, config: PlatformConfiguration,
-                       answer: dict) -> Outcome:
+                       answer: dict[str, t.Any]) -> Outcome:
     """Add the registration and its approved deployment from the platform's answer (flushed)."""
     client_id = _optional(answer.get("client_id"), MAX_ID)
     if client_id is None:
@@ -331,7 +343,7 @@ def platform_name(config: PlatformConfiguration) -> str:
 
 # -- HTTP and value checks -----------------------------------------------------------------
 def _exchange(http: requests.Session, method: str, url: str, timeout: float, *, what: str,
-              **kwargs) -> tuple[int, object]:
+              **kwargs: t.Any) -> tuple[int, object]:
     """One request; (status, parsed JSON or the text when not JSON). Network errors refuse."""
     try:
         # No redirects: the issuer is checked against this URL, and the token must not travel.
@@ -370,7 +382,7 @@ def _error_text(data: object) -> str:
     return (text[:300] + "…") if len(text) > 300 else (text or "(no error text)")
 
 
-def _text(data: dict, name: str, limit: int) -> str:
+def _text(data: dict[str, t.Any], name: str, limit: int) -> str:
     """A required string field of the configuration, fit for the database."""
     value = data.get(name)
     if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:

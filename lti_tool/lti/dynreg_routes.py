@@ -6,6 +6,7 @@ import logging
 
 import requests
 from flask import current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
 from .. import (
     errors as error_pages,  # a module import: lti_tool.errors imports this package
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/lti/register")
-def register():
+def register() -> ResponseReturnValue:
     """Register the platform that opened this link (with an invite), then tell it we are done."""
     db = get_session()
     args = request.args

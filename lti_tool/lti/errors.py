@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing as t
 from dataclasses import dataclass, replace
 
 STUDENT = "student"
@@ -126,6 +127,14 @@ CATALOGUE: dict[str, Problem] = {
         "For your security, the tool forgets you after a while. Go back to your course and "
         "click the link again.", STUDENT),
 }
+
+
+class ErrorContext(t.TypedDict, total=False):
+    """Issuer, client and deployment of a refused login or launch, as far as known."""
+
+    issuer: str | None
+    client_id: str | None
+    deployment_id: str | None
 
 
 class LtiError(Exception):

@@ -42,7 +42,7 @@ class KeysetTooSlow(KeysetUnavailable):
 
 
 def read_jwks(http: requests.Session, url: str, deadline: float,
-              max_bytes: int = MAX_BYTES) -> dict:
+              max_bytes: int = MAX_BYTES) -> dict[str, t.Any]:
     """GET a JWKS: at most `deadline` seconds in all and `max_bytes` of body."""
     end = time.monotonic() + deadline
 

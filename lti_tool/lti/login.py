@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..models import LoginState, Registration
 from ..models.base import UTCDateTime, utcnow
-from .errors import LtiError
+from .errors import ErrorContext, LtiError
 from .settings import LaunchSettings
 from .storage import storage_target
 
@@ -63,8 +63,8 @@ def begin_login(session: Session, params: t.Mapping[str, str],
     """Validate a third-party initiated login, store state and nonce, and build the redirect."""
     iss = params.get("iss")
     client_id = params.get("client_id")
-    context = {"issuer": iss, "client_id": client_id,
-               "deployment_id": params.get("lti_deployment_id")}
+    context: ErrorContext = {"issuer": iss, "client_id": client_id,
+                             "deployment_id": params.get("lti_deployment_id")}
     missing = [name for name in ("iss", "login_hint", "target_link_uri") if not params.get(name)]
     if missing:
         raise LtiError("missing_params", f"login without {', '.join(missing)}", **context)
@@ -114,8 +114,8 @@ def _store_login(session: Session, iss: str, client_id: str | None,
                                                   **values))
         return row.client_id, row.auth_login_url
     stored = session.execute(_STORE_LOGIN, {**values, "iss": iss, "client_id": client_id})
-    row = stored.first()
-    return (row[0], row[1]) if row is not None else None
+    found = stored.first()
+    return (found[0], found[1]) if found is not None else None
 
 
 # Text, because SQLAlchemy's INSERT ... RETURNING does not correlate a subquery with the
@@ -135,7 +135,7 @@ _STORE_LOGIN = text("""
 
 
 def _refuse(session: Session, iss: str, client_id: str | None,
-            context: dict[str, str | None]) -> t.NoReturn:
+            context: ErrorContext) -> t.NoReturn:
     """Say why a login found no enabled registration."""
     row = registration_row(session, iss, client_id)
     if row is None:

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import typing as t
 
 from ..models import Registration
 from .constants import Claim
@@ -21,7 +22,7 @@ from .constants import Claim
 log = logging.getLogger(__name__)
 
 
-def base_string(claims: dict, consumer_key: str) -> str:
+def base_string(claims: t.Mapping[str, t.Any], consumer_key: str) -> str:
     """The text the platform signed, as the migration guide defines it."""
     aud = claims.get("aud")
     client_id = aud[0] if isinstance(aud, list) and len(aud) == 1 else aud
@@ -32,14 +33,14 @@ def base_string(claims: dict, consumer_key: str) -> str:
     return "&".join("" if part is None else str(part) for part in parts)
 
 
-def sign(claims: dict, consumer_key: str, secret: str) -> str:
+def sign(claims: t.Mapping[str, t.Any], consumer_key: str, secret: str) -> str:
     """The ``oauth_consumer_key_sign`` for these claims (what a platform computes)."""
     digest = hmac.new(secret.encode(), base_string(claims, consumer_key).encode(),
                       hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
-def verified_user_id(registration: Registration, claims: dict) -> str | None:
+def verified_user_id(registration: Registration, claims: t.Mapping[str, t.Any]) -> str | None:
     """The LTI 1.1 user_id the claim vouches for, or None (absent, unconfigured or forged)."""
     claim = claims.get(Claim.LTI1P1.value)
     if not isinstance(claim, dict):

@@ -14,11 +14,14 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
 from ..db import get_session
 from ..extensions import csrf
 from ..keys import Keyring, KeyringError
-from ..models import Launch
+from ..models import Launch, ResourceLink
 from . import bp, review
 from .adapter import ToolMessageLaunch
 from .current import current_launch
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 RECENT_LAUNCHES = 10
 @bp.route("/lti/login", methods=["GET", "POST"])
 @csrf.exempt
-def login():
+def login() -> ResponseReturnValue:
     """Third-party initiated login: remember state and nonce, send the browser to the platform."""
     params = login_params(request.values)
     db = get_session()
@@ -49,7 +52,7 @@ def login():
     if target.storage_target:
         # The platform keeps state and nonce for us (no third-party cookie needed); the
         # cookie is still set for browsers that keep it.
-        response = make_response(render_template("lti/storage.html", page=login_page(
+        response: Response = make_response(render_template("lti/storage.html", page=login_page(
             target.url, target.state, target.nonce, target.storage_target)))
     elif framed and not params.get("lti_new_window"):
         # Inside an iframe the browser may refuse our cookie; a page checks first and
@@ -69,7 +72,7 @@ def login():
 
 @bp.post("/lti/launch")
 @csrf.exempt
-def launch():
+def launch() -> ResponseReturnValue:
     """Validate the id_token, record who came from where, and show the landing page."""
     db = get_session()
     message = ToolMessageLaunch(db, launch_settings(), form=request.form,
@@ -89,7 +92,7 @@ def launch():
 
 @bp.post("/lti/launch/checked")
 @csrf.exempt
-def launch_checked():
+def launch_checked() -> ResponseReturnValue:
     """The launch again, from the tool's page once the platform's storage confirmed the state."""
     db = get_session()
     message = ToolMessageLaunch(db, launch_settings(), form=request.form,
@@ -104,16 +107,17 @@ def launch_checked():
     return _started(message)
 
 
-def _refused(db, error: LtiError) -> None:
+def _refused(db: Session, error: LtiError) -> None:
     """Keep what validation wrote (a consumed login, a pending deployment) and the failure."""
     db.commit()
     record_failure(db, error)
     db.commit()
 
 
-def _started(message: ToolMessageLaunch):
+def _started(message: ToolMessageLaunch) -> Response:
     """Record a validated launch, start the browser session and send the user on."""
     db = get_session()
+    assert message.deployment_row is not None  # validate() sets it or raises
     record = record_launch(db, message.deployment_row, message.claims)
     db.commit()
     session["user_id"] = record.user_id
@@ -126,7 +130,7 @@ def _started(message: ToolMessageLaunch):
 
 
 @bp.get("/launch/<launch_id>")
-def landing(launch_id: str):
+def landing(launch_id: str) -> ResponseReturnValue:
     """The page after a launch, greeting the user by role."""
     record = current_launch(launch_id)
     if record.message_type == MessageType.DATA_PRIVACY.value:
@@ -159,7 +163,7 @@ def _student_page(record: Launch) -> str | None:
     return None
 
 
-def _review_page(record: Launch):
+def _review_page(record: Launch) -> ResponseReturnValue:
     """A submission review by staff: the class view's drill-down of that student for the link."""
     from ..errors import render_problem  # lti_tool.errors imports this package
 
@@ -175,7 +179,7 @@ def _review_page(record: Launch):
                             user_id=student.id))
 
 
-def _needs_module(link) -> bool:
+def _needs_module(link: ResourceLink) -> bool:
     """Whether a link has no module yet, by the same rule the player uses."""
     from ..attempts.settings import link_settings
 
@@ -183,7 +187,7 @@ def _needs_module(link) -> bool:
 
 
 @bp.get("/.well-known/jwks.json")
-def jwks():
+def jwks() -> ResponseReturnValue:
     """The tool's public keys, current and previous, for platforms to verify our messages."""
     try:
         keys = Keyring(current_app.config["KEYS_DIR"]).public_jwks()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Row, Table, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,7 +20,7 @@ from ..models import (
     Membership,
     ResourceLink,
 )
-from ..models.base import utcnow
+from ..models.base import Base, utcnow
 from ..sqltools import upsert
 from .constants import Claim, full_role_uri
 from .copies import inherit_copied_setup
@@ -31,7 +31,7 @@ from .lti1p1 import verified_user_id
 log = logging.getLogger(__name__)
 
 
-def record_launch(session: Session, deployment: Deployment, claims: dict) -> Launch:
+def record_launch(session: Session, deployment: Deployment, claims: dict[str, Any]) -> Launch:
     """Upsert what the launch tells us and return the new launch row (flushed, not committed).
 
     One INSERT ... ON CONFLICT DO UPDATE ... RETURNING per row (user, course, membership,
@@ -58,17 +58,22 @@ def record_launch(session: Session, deployment: Deployment, claims: dict) -> Lau
               "message_type": claims[Claim.MESSAGE_TYPE.value], "roles": roles,
               "claims": minimal_claims(claims), "created_at": utcnow()}
     # Core, not the unit of work: nothing else in this request changes the row.
-    session.connection().execute(insert(Launch.__table__).values(values))
+    session.connection().execute(insert(_table(Launch)).values(values))
     launch = Launch(**values)  # transient: what the redirect needs, no lazy loads
     set_committed_value(launch, "resource_link", link)
     return launch
 
 
-def _upsert(session: Session, model: type, key: dict, always: dict, when_sent: dict,
-            *returning: str) -> Any:
+def _upsert(session: Session, model: type[Base], key: dict[str, Any], always: dict[str, Any],
+            when_sent: dict[str, Any], *returning: str) -> Row[Any]:
     """One INSERT ... ON CONFLICT DO UPDATE ... RETURNING through the session's connection."""
-    return upsert(session.connection(), model.__table__, key, always, when_sent,
+    return upsert(session.connection(), _table(model), key, always, when_sent,
                   returning or ("id",))
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table (SQLAlchemy types ``__table__`` as any FROM clause; ours are tables)."""
+    return cast(Table, model.__table__)
 
 
 def clean_text(value: object, limit: int) -> str | None:
@@ -90,7 +95,7 @@ def record_failure(session: Session, error: LtiError) -> None:
                               deployment_id=clean_text(error.deployment_id, 500)))
 
 
-def _upsert_user(session: Session, registration_id: int, claims: dict,
+def _upsert_user(session: Session, registration_id: int, claims: dict[str, Any],
                  lti1p1_user_id: str | None = None) -> int:
     """The user's id by registration and sub; names, email and the verified LTI 1.1 user_id
     only overwrite when sent."""
@@ -101,11 +106,13 @@ def _upsert_user(session: Session, registration_id: int, claims: dict,
         fields[field] = clean_text(value, 255 if field != "email" else 320) \
             if isinstance(value, str) and value else None
     fields["lti1p1_user_id"] = clean_text(lti1p1_user_id, 255)
-    return _upsert(session, LtiUser, {"registration_id": registration_id, "sub": sub},
-                   {"last_launch_at": utcnow()}, fields).id
+    user_id: int = _upsert(session, LtiUser, {"registration_id": registration_id, "sub": sub},
+                           {"last_launch_at": utcnow()}, fields).id
+    return user_id
 
 
-def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> int | None:
+def _upsert_context(session: Session, deployment: Deployment,
+                    claims: dict[str, Any]) -> int | None:
     """The id of the course the launch came from, if the platform named one."""
     data = claims.get(Claim.CONTEXT.value)
     if not isinstance(data, dict) or not data.get("id"):
@@ -118,8 +125,10 @@ def _upsert_context(session: Session, deployment: Deployment, claims: dict) -> i
     if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
         sent["nrps_url"] = nrps["context_memberships_url"]
         sent["nrps_versions"] = list(nrps.get("service_versions") or [])
-    return _upsert(session, Context, {"deployment_id": deployment.id, "context_id": context_id},
-                   {}, sent).id
+    row_id: int = _upsert(session, Context,
+                          {"deployment_id": deployment.id, "context_id": context_id}, {},
+                          sent).id
+    return row_id
 
 
 def _upsert_membership(session: Session, context_id: int, user_id: int,
@@ -130,7 +139,7 @@ def _upsert_membership(session: Session, context_id: int, user_id: int,
 
 
 def _upsert_resource_link(session: Session, context_id: int,
-                          claims: dict) -> ResourceLink | None:
+                          claims: dict[str, Any]) -> ResourceLink | None:
     """The link that was clicked, with the grade service endpoints the platform offered; a
     detached copy of its id, module and settings."""
     data = claims.get(Claim.RESOURCE_LINK.value)

@@ -18,10 +18,11 @@ import typing as t
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import Headers
 
 from ..models import LoginState, Registration
 from ..security import origin_of
-from .errors import LtiError
+from .errors import ErrorContext, LtiError
 
 MAX_TARGET_LENGTH = 200
 # Frame names as platforms use them ("post_message_forwarding", "_parent"): nothing that could
@@ -38,7 +39,29 @@ class StateInPlatformStorage(Exception):
         self.login = login
 
 
-def storage_target(params: t.Mapping[str, str], context: dict) -> str | None:
+class StoragePage(t.TypedDict):
+    """What lti/storage.html needs in either step: the platform's storage frame and the state."""
+
+    mode: t.Literal["login", "launch"]
+    origin: str | None
+    target: str
+    state: str
+
+
+class LoginPage(StoragePage):
+    """The login step also stores the nonce, then goes on to the platform."""
+
+    nonce: str
+    next: str
+
+
+class LaunchPage(StoragePage):
+    """The launch step resubmits these fields once the state is read back."""
+
+    fields: dict[str, str]
+
+
+def storage_target(params: t.Mapping[str, str], context: ErrorContext) -> str | None:
     """The platform's storage frame named by the login request, or None when it offers none."""
     value = params.get("lti_storage_target")
     if not value:
@@ -63,14 +86,14 @@ def platform_origin(session: Session, login: LoginState) -> str | None:
     return origin_of(url)
 
 
-def login_page(auth_url: str, state: str, nonce: str, frame: str) -> dict:
+def login_page(auth_url: str, state: str, nonce: str, frame: str) -> LoginPage:
     """What the login page needs to store state and nonce, then go on to the platform."""
     return {"mode": "login", "origin": origin_of(auth_url), "target": frame, "state": state,
             "nonce": nonce, "next": auth_url}
 
 
 def launch_page(session: Session, login: LoginState, form: t.Mapping[str, str],
-                secret: str) -> dict:
+                secret: str) -> LaunchPage:
     """What the launch page needs to read the state back and resubmit the launch."""
     state, id_token = form["state"], form["id_token"]
     origin = platform_origin(session, login)
@@ -82,7 +105,7 @@ def launch_page(session: Session, login: LoginState, form: t.Mapping[str, str],
                                        "storage_check": check_token(secret, state, id_token)}}
 
 
-def verify_resubmission(form: t.Mapping[str, str], headers: t.Mapping[str, str],
+def verify_resubmission(form: t.Mapping[str, str], headers: t.Mapping[str, str] | Headers,
                         secret: str, base_url: str) -> None:
     """Accept the second step only from the tool's own page, for the login it was made for."""
     fetch_site = headers.get("Sec-Fetch-Site")

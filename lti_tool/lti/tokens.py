@@ -27,6 +27,8 @@ ASSERTION_LIFETIME = 300
 # Refresh this many seconds before the platform's expiry, so a token never dies mid-call.
 EXPIRY_MARGIN = 60
 DEFAULT_LIFETIME = 3600
+# A cached token's key: token endpoint, client id and scope set.
+TokenKey = tuple[str, str, frozenset[str]]
 
 
 class TokenRegistration(Protocol):
@@ -63,32 +65,32 @@ class TokenCache:
 
     def __init__(self, margin: int = EXPIRY_MARGIN) -> None:
         self.margin = margin
-        self._tokens: dict[tuple, AccessToken] = {}
-        self._locks: dict[tuple, threading.Lock] = {}
+        self._tokens: dict[TokenKey, AccessToken] = {}
+        self._locks: dict[TokenKey, threading.Lock] = {}
         self._guard = threading.Lock()
 
     @staticmethod
-    def key(registration: TokenRegistration, scopes: frozenset[str]) -> tuple:
+    def key(registration: TokenRegistration, scopes: frozenset[str]) -> TokenKey:
         """The cache key of a registration and scope set."""
         return (registration.auth_token_url, registration.client_id, scopes)
 
-    def lock(self, key: tuple) -> threading.Lock:
+    def lock(self, key: TokenKey) -> threading.Lock:
         """One lock per key, so concurrent callers wait for one token request, not make many."""
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def get(self, key: tuple, now: float | None = None) -> AccessToken | None:
+    def get(self, key: TokenKey, now: float | None = None) -> AccessToken | None:
         """A cached token still good for at least `margin` seconds, or None."""
         token = self._tokens.get(key)
         if token is not None and token.expires_at - self.margin > (now or time.time()):
             return token
         return None
 
-    def put(self, key: tuple, token: AccessToken) -> None:
+    def put(self, key: TokenKey, token: AccessToken) -> None:
         """Remember a token."""
         self._tokens[key] = token
 
-    def drop(self, key: tuple) -> None:
+    def drop(self, key: TokenKey) -> None:
         """Forget a token the platform no longer accepts."""
         self._tokens.pop(key, None)
 
@@ -105,7 +107,8 @@ def client_assertion(registration: TokenRegistration, keyring: Keyring,
 
 
 def request_token(registration: TokenRegistration, scopes: frozenset[str], keyring: Keyring, *,
-                  http: requests.Session | None = None, timeout: float = 10) -> AccessToken:
+                  http: requests.Session | None = None,
+                  timeout: float | tuple[float, float] = 10) -> AccessToken:
     """Ask the platform for a token (no cache). Raises TokenError."""
     try:
         assertion = client_assertion(registration, keyring)
@@ -170,7 +173,8 @@ def forget_token(registration: TokenRegistration, scopes: set[str] | frozenset[s
 
 def app_token_cache(extensions: dict[str, Any]) -> TokenCache:
     """The token cache kept in a Flask app's `extensions` (one per app and process)."""
-    return extensions.setdefault("lti_tool.token_cache", TokenCache())
+    cache: TokenCache = extensions.setdefault("lti_tool.token_cache", TokenCache())
+    return cache
 
 
 def _json(text: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from .constants import MessageType
 from .dynreg import SCOPES, ToolDescription
 from .urls import tool_urls
@@ -27,7 +29,7 @@ def paste_values(base_url: str) -> list[tuple[str, str]]:
     ]
 
 
-def canvas_configuration(tool: ToolDescription) -> dict:
+def canvas_configuration(tool: ToolDescription) -> dict[str, t.Any]:
     """The tool as a Canvas LTI 1.3 developer key's JSON configuration."""
     urls = tool_urls(tool.base_url)
     # Deep linking from the two places lecturers add content (a module item, an assignment);

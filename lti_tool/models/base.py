@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -22,26 +24,28 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A DateTime stored in UTC that always comes back timezone-aware (SQLite forgets zones)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None,
+                           dialect: Dialect) -> datetime | None:
         """Store aware datetimes converted to UTC."""
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(timezone.utc)
         return value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
         """Give back aware datetimes in UTC."""
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
 
 
-def str_enum(enum_class) -> Enum:
+def str_enum(enum_class: type[enum.Enum]) -> Enum:
     """A portable column for a str Enum: its values stored as VARCHAR, no database ENUM type."""
     return Enum(enum_class, native_enum=False, length=20,
                 values_callable=lambda members: [m.value for m in members])
@@ -51,7 +55,10 @@ class Base(DeclarativeBase):
     """Base class of every table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+    # JSON columns: each annotation used must be listed (SQLAlchemy matches generics exactly);
+    # bare dict and list stay so a new `Mapped[dict]` still maps, though strict mypy refuses it.
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON, dict[str, Any]: JSON,
+                           list[str]: JSON, list[dict[str, Any]]: JSON}
 
 
 class CreatedMixin:

@@ -30,7 +30,7 @@ class RosterMember(Base):
     given_name: Mapped[str | None] = mapped_column(String(255))
     family_name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
-    roles: Mapped[list] = mapped_column(default=list)  # full role URIs
+    roles: Mapped[list[str]] = mapped_column(default=list)  # full role URIs
     status: Mapped[str] = mapped_column(String(20), default="Active")
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,7 +21,7 @@ class DeepLinkResponse(Base):
     # Unique: of two racing submissions of the same picker, the database lets one through.
     launch_id: Mapped[str] = mapped_column(
         ForeignKey("launch.id", ondelete="CASCADE"), unique=True)
-    content_items: Mapped[list] = mapped_column(default=list)
+    content_items: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     launch: Mapped[Launch] = relationship()
@@ -37,5 +38,5 @@ class SandboxLink(CreatedMixin, Base):
     title: Mapped[str] = mapped_column(String(500))
     text: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str] = mapped_column(String(1000))
-    custom: Mapped[dict] = mapped_column(default=dict)
-    line_item: Mapped[dict | None]
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    line_item: Mapped[dict[str, Any] | None]

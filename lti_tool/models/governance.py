@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,5 +29,5 @@ class AuditEvent(Base):
     # A dotted name from governance.audit.ACTIONS, e.g. "deployment.status".
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(400), default="")
-    details: Mapped[dict] = mapped_column(default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     summary: Mapped[str] = mapped_column(Text, default="")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,7 +47,7 @@ class GradeDelivery(CreatedMixin, Base):
     # Known from the launch claim, or filled in once found or created through the service.
     lineitem_url: Mapped[str | None] = mapped_column(String(1000))
     # What a line item should look like if the tool has to create one (label, tag, ...).
-    lineitem_spec: Mapped[dict] = mapped_column(default=dict)
+    lineitem_spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The score as AGS sends it; `score_timestamp` also orders scores of one student and link.
     score_given: Mapped[float | None] = mapped_column(Float)
     score_maximum: Mapped[float] = mapped_column(Float)
@@ -73,7 +74,7 @@ class GradeDelivery(CreatedMixin, Base):
     resource_link: Mapped[ResourceLink] = relationship()
     attempt: Mapped[Attempt | None] = relationship()
 
-    def payload(self, user_id: str) -> dict:
+    def payload(self, user_id: str) -> dict[str, Any]:
         """The AGS score JSON for this row."""
         body = {"userId": user_id, "activityProgress": self.activity_progress,
                 "gradingProgress": self.grading_progress,

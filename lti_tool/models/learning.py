@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.collections import attribute_keyed_dict
 
 from .base import Base, CreatedMixin, str_enum, utcnow
 from .lti import LtiUser, ResourceLink
@@ -26,6 +28,11 @@ class Attempt(CreatedMixin, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "resource_link_id", "number"),
         Index("ix_attempt_user_link", "user_id", "resource_link_id"),
+        # The class view sums a course's attempts by link from this index alone, never
+        # reading the rows (whose answers make them long: on SQLite, pages of overflow).
+        Index("ix_attempt_class_view", "resource_link_id", "user_id", "status", "module_id",
+              "module_version", "number", "percent", "pending_manual", "submitted_at",
+              "updated_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,10 +49,10 @@ class Attempt(CreatedMixin, Base):
         str_enum(AttemptStatus),
         default=AttemptStatus.IN_PROGRESS)
     position: Mapped[int] = mapped_column(default=0)
-    answers: Mapped[dict] = mapped_column(default=dict)
-    confidence_before: Mapped[dict] = mapped_column(default=dict)
-    confidence_after: Mapped[dict] = mapped_column(default=dict)
-    marks: Mapped[dict] = mapped_column(default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confidence_before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confidence_after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    marks: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     points: Mapped[float | None] = mapped_column(Float)
@@ -53,13 +60,17 @@ class Attempt(CreatedMixin, Base):
     percent: Mapped[float | None] = mapped_column(Float)
     passed: Mapped[bool | None]
     pending_manual: Mapped[bool] = mapped_column(default=False)
-    element_points: Mapped[dict] = mapped_column(default=dict)
+    element_points: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Raised on every change: a save based on an older read fails instead of overwriting
     # (two tabs, a double click, two markers at once).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     user: Mapped[LtiUser] = relationship()
     resource_link: Mapped[ResourceLink] = relationship()
+    # What the attempt evidences per element, kept in step with the score (answers.rescore).
+    element_scores: Mapped[dict[str, AttemptElementScore]] = relationship(
+        collection_class=attribute_keyed_dict("element"), cascade="all, delete-orphan",
+        passive_deletes=True, back_populates="attempt")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -67,3 +78,23 @@ class Attempt(CreatedMixin, Base):
     def seed(self) -> str:
         """What orders this attempt's options and choices (same in every view)."""
         return f"attempt-{self.id}"
+
+
+class AttemptElementScore(Base):
+    """Points a submitted attempt evidences for one DCS element, written whenever it is scored.
+
+    Reflections awaiting their mark are left out (as the profile leaves them out), so the class
+    view adds these up in SQL instead of re-scoring answers on every page view.
+    """
+
+    __tablename__ = "attempt_element_score"
+    # Rows kept in primary-key order on SQLite: an attempt's figures are one lookup away.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    element: Mapped[str] = mapped_column(String(100), primary_key=True)
+    earned: Mapped[float] = mapped_column(Float)
+    possible: Mapped[float] = mapped_column(Float)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="element_scores")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,10 +53,10 @@ class Context(CreatedMixin, Base):
     context_id: Mapped[str] = mapped_column(String(255))
     label: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
-    types: Mapped[list] = mapped_column(default=list)
+    types: Mapped[list[str]] = mapped_column(default=list)
     # Names and Role Provisioning Service offered by the platform, for rosters later.
     nrps_url: Mapped[str | None] = mapped_column(String(1000))
-    nrps_versions: Mapped[list] = mapped_column(default=list)
+    nrps_versions: Mapped[list[str]] = mapped_column(default=list)
 
     deployment: Mapped[Deployment] = relationship()
 
@@ -71,7 +72,7 @@ class Membership(CreatedMixin, Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("lti_user.id", ondelete="CASCADE"), index=True
     )
-    roles: Mapped[list] = mapped_column(default=list)
+    roles: Mapped[list[str]] = mapped_column(default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     context: Mapped[Context] = relationship()
@@ -89,13 +90,13 @@ class ResourceLink(CreatedMixin, Base):
     resource_link_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
-    custom: Mapped[dict] = mapped_column(default=dict)
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ags_lineitems_url: Mapped[str | None] = mapped_column(String(1000))
     ags_lineitem_url: Mapped[str | None] = mapped_column(String(1000))
-    ags_scopes: Mapped[list] = mapped_column(default=list)
+    ags_scopes: Mapped[list[str]] = mapped_column(default=list)
     # The module this link delivers and how it is marked (set by a lecturer or deep linking).
     module_id: Mapped[str | None] = mapped_column(String(100))
-    settings: Mapped[dict] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     context: Mapped[Context] = relationship()
 
@@ -115,8 +116,8 @@ class Launch(CreatedMixin, Base):
         ForeignKey("resource_link.id", ondelete="CASCADE")
     )
     message_type: Mapped[str] = mapped_column(String(100))
-    roles: Mapped[list] = mapped_column(default=list)
-    claims: Mapped[dict] = mapped_column(default=dict)
+    roles: Mapped[list[str]] = mapped_column(default=list)
+    claims: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     deployment: Mapped[Deployment] = relationship()
     user: Mapped[LtiUser] = relationship()

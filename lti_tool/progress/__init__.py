@@ -22,8 +22,8 @@ from .bands import (
                     percent_label,
                     points_label,
                     thresholds_sentence,
-                    whole_percent,
 )
+from ..numbers import whole_percent
 from .chart import (
                     BAND_COLOURS,
                     ChartRow,
@@ -44,6 +44,7 @@ from .models import (
                     Phase,
                     Profile,
                     TeachingModule,
+                    evidence_by_element,
                     teaching_modules,
 )
 from .profile import (
@@ -61,6 +62,6 @@ __all__ = [
     "ConfidenceChange", "ConfidenceRatings", "Counting", "DCS_FRAMEWORK", "DEVELOPING", "DomainMastery",
     "ElementMastery", "EvidenceRow", "MAX_NEXT_STEPS", "Mastery", "NextStep", "PROFICIENT", "PROFICIENT_FROM", "Phase",
     "Profile", "TeachingModule", "band", "band_descriptions", "capability_profile", "chart_title",
-    "confidence_by_element", "counted_attempts", "next_steps", "percent_label", "points_label", "profile_chart_svg",
-    "profile_table_rows", "teaching_modules", "thresholds_sentence", "whole_percent",
+    "confidence_by_element", "counted_attempts", "evidence_by_element", "next_steps", "percent_label", "points_label",
+    "profile_chart_svg", "profile_table_rows", "teaching_modules", "thresholds_sentence", "whole_percent",
 ]

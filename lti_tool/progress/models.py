@@ -51,17 +51,25 @@ class AttemptResult:
     def from_score(cls, score: ModuleScore, *, module_id: str, module_version: str, completed_at: datetime,
                    context_id: str | None = None) -> AttemptResult:
         """Build from the content engine's ``ModuleScore``, dropping items pending manual marking."""
-        by_element: dict[str, tuple[float, float]] = {}
-        # Sum per activity rather than use score.by_element, which counts an unmarked reflection
-        # as 0 out of its weight.
-        for result in score.by_activity.values():
-            if result.pending_manual:
-                continue
-            for element, es in result.by_element.items():
-                points, max_points = by_element.get(element, (0.0, 0.0))
-                by_element[element] = (points + es.points, max_points + es.max_points)
-        return cls(module_id, module_version, completed_at, context_id, by_element,
+        return cls(module_id, module_version, completed_at, context_id, evidence_by_element(score),
                    score.percent, score.passed, score.pending_manual)
+
+
+def evidence_by_element(score: ModuleScore) -> dict[str, tuple[float, float]]:
+    """(points, max_points) per element a scored attempt evidences, items awaiting marks left out.
+
+    Summed per activity rather than taken from ``score.by_element``, which counts an unmarked
+    reflection as 0 out of its weight. What the class view stores per attempt (lti_tool.models
+    AttemptElementScore) and what a profile adds up.
+    """
+    by_element: dict[str, tuple[float, float]] = {}
+    for result in score.by_activity.values():
+        if result.pending_manual:
+            continue
+        for element, es in result.by_element.items():
+            points, max_points = by_element.get(element, (0.0, 0.0))
+            by_element[element] = (points + es.points, max_points + es.max_points)
+    return by_element
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ out rather than counted as 0%.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from statistics import fmean
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,7 @@ def counted_attempts(attempts: Iterable[AttemptResult], counting: Counting = "be
     return chosen
 
 
-def _key(a: AttemptResult, counting: Counting) -> tuple:
+def _key(a: AttemptResult, counting: Counting) -> tuple[float | datetime, ...]:
     return (a.completed_at,) if counting == "latest" else (a.percent, a.completed_at)
 
 

@@ -13,10 +13,12 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs
 
 import jwt
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from ..lti_platform import JwksServer
@@ -64,6 +66,47 @@ class Script:
     body: str = ""
 
 
+class _KeepAlive(BaseHTTPRequestHandler):
+    """HTTP/1.1 with persistent connections, as a VLE's web server keeps them.
+
+    Werkzeug's development server closes every connection, so a tool reusing its connections
+    could not be measured against it. Each request's body is read whole (by Content-Length)
+    before the next request line, which is what keeps the stream in step.
+    """
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes; do not hold the body
+    server: _Server
+
+    def _serve(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        environ = EnvironBuilder(path=self.path, method=self.command, data=body,
+                                 headers=list(self.headers.items())).get_environ()
+        started: list = []
+        chunks = self.server.app(environ, lambda status, headers, exc_info=None:
+                                 started.extend((status, headers)))
+        data = b"".join(chunks)
+        status, headers = started
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format, *args) -> None:
+        """Quiet: the platform records requests itself."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    app: Callable
+
+
 class AgsPlatform(JwksServer):
     """The platform; `client_id` and the tool's JWKS decide whose assertions it accepts."""
 
@@ -82,7 +125,18 @@ class AgsPlatform(JwksServer):
         self.page_size: int | None = None
         self.grade_sync = True
         self.on_request: Callable[[Recorded], None] | None = None
-        super().__init__()
+        # JwksServer's attributes, over a server that keeps connections open.
+        self.routes, self.hits = {}, {}
+        self.server = _Server(("127.0.0.1", 0), _KeepAlive)
+        self.server.app = self._app
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self.server.shutdown()
+        self.server.server_close()
 
     # -- addresses ---------------------------------------------------------------------
     @property

@@ -188,7 +188,7 @@ def test_retry_after_is_honoured(course, ags):
 
 
 def test_backoff_grows_and_is_jittered():
-    from lti_tool.grades.delivery import BACKOFF_CAP, backoff
+    from lti_tool.grades.outcomes import BACKOFF_CAP, backoff
 
     for attempts in range(1, 12):
         delay = backoff(attempts)
@@ -219,7 +219,7 @@ def test_connection_refused_is_retried_not_lost(app, db, ags):
 
 
 def test_a_short_wait_asked_for_stays_short_and_grows_when_it_repeats():
-    from lti_tool.grades.delivery import backoff
+    from lti_tool.grades.outcomes import backoff
 
     # "Another worker is creating the grade column": 5 s, not the 30 s start of the backoff.
     assert backoff(1, retry_after=5) == 5
