@@ -46,6 +46,13 @@ def get_or_insert(session: Session, model: type[T], defaults: dict[str, Any] | N
                            .execution_options(populate_existing=True)).one()
 
 
+def table_of(model: type[Any]) -> Table:
+    """A mapped model's table (SQLAlchemy types ``__table__`` as any FROM clause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def upsert(connection: Connection, table: Table, key: dict[str, Any], always: dict[str, Any],
            when_sent: dict[str, Any], returning: tuple[str, ...] = ("id",)) -> Row[Any]:
     """Insert the row or update it in place, in one statement; the RETURNING row.

@@ -23,7 +23,7 @@ from pylti1p3.message_validators import get_validators
 from pylti1p3.registration import Registration as LibRegistration
 from pylti1p3.session import SessionService, TJwtBody
 from pylti1p3.tool_config.abstract import ToolConfAbstract
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,6 +34,7 @@ from ..models import (
     Registration,
 )
 from ..models.base import utcnow
+from ..sqltools import table_of
 from .claims import MAX_TOKEN_BYTES, ClaimProblem, check_claims
 from .constants import LTI_VERSION, Claim, MessageType
 from .errors import ErrorContext, LtiError
@@ -403,10 +404,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return self
 
 
-# SQLAlchemy types __table__ as any FROM clause; these models map tables.
-_LOGIN, _REGISTRATION, _DEPLOYMENT = (t.cast(Table, LoginState.__table__),
-                                      t.cast(Table, Registration.__table__),
-                                      t.cast(Table, Deployment.__table__))
+_LOGIN, _REGISTRATION, _DEPLOYMENT = (table_of(LoginState), table_of(Registration),
+                                      table_of(Deployment))
 # Core and built once: a launch pays neither the ORM's loading nor a statement's cache key.
 _LOGIN_WITH_PLATFORM = (
     select(*(c.label(f"l_{c.name}") for c in _LOGIN.c),

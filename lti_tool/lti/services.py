@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, insert
+from sqlalchemy import Row, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +21,7 @@ from ..models import (
     ResourceLink,
 )
 from ..models.base import Base, utcnow
-from ..sqltools import upsert
+from ..sqltools import table_of, upsert
 from .constants import Claim, full_role_uri
 from .copies import inherit_copied_setup
 from .errors import LtiError
@@ -58,7 +58,7 @@ def record_launch(session: Session, deployment: Deployment, claims: dict[str, An
               "message_type": claims[Claim.MESSAGE_TYPE.value], "roles": roles,
               "claims": minimal_claims(claims), "created_at": utcnow()}
     # Core, not the unit of work: nothing else in this request changes the row.
-    session.connection().execute(insert(_table(Launch)).values(values))
+    session.connection().execute(insert(table_of(Launch)).values(values))
     launch = Launch(**values)  # transient: what the redirect needs, no lazy loads
     set_committed_value(launch, "resource_link", link)
     return launch
@@ -67,13 +67,8 @@ def record_launch(session: Session, deployment: Deployment, claims: dict[str, An
 def _upsert(session: Session, model: type[Base], key: dict[str, Any], always: dict[str, Any],
             when_sent: dict[str, Any], *returning: str) -> Row[Any]:
     """One INSERT ... ON CONFLICT DO UPDATE ... RETURNING through the session's connection."""
-    return upsert(session.connection(), _table(model), key, always, when_sent,
+    return upsert(session.connection(), table_of(model), key, always, when_sent,
                   returning or ("id",))
-
-
-def _table(model: type[Base]) -> Table:
-    """A model's table (SQLAlchemy types ``__table__`` as any FROM clause; ours are tables)."""
-    return cast(Table, model.__table__)
 
 
 def clean_text(value: object, limit: int) -> str | None:

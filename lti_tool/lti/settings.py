@@ -33,4 +33,12 @@ def launch_settings() -> LaunchSettings:
         leeway=config["JWT_LEEWAY"], max_age=config["JWT_MAX_AGE"],
         state_ttl=config["LOGIN_STATE_TTL"], jwks_ttl=config["PLATFORM_JWKS_TTL"],
         http_timeout=config["HTTP_TIMEOUT"],
-        parsed_keys=current_app.extensions.setdefault("lti_tool.parsed_keys", ParsedKeys()))
+        parsed_keys=_parsed_keys())
+
+
+def _parsed_keys() -> ParsedKeys:
+    """The app's parsed platform keys, made on first use (not a new object per request)."""
+    keys = current_app.extensions.get("lti_tool.parsed_keys")
+    if keys is None:
+        keys = current_app.extensions.setdefault("lti_tool.parsed_keys", ParsedKeys())
+    return keys  # type: ignore[no-any-return]  # Flask types extensions as dict[str, Any]
