@@ -240,6 +240,31 @@ def load(server: Gunicorn, platform, launches: int, concurrency: int, tag: str,
             "db_ms": (db_after - db_before) * 1000 / launches, "per_s": launches / elapsed}
 
 
+def interleaved(servers: dict[str, Gunicorn], cpus: dict[str, Cpu], platform, launches: int,
+                concurrency: int, rounds: int = 10) -> dict[str, dict]:
+    """`load` for every server, in turns of launches/rounds each (the order alternating), so
+    that a machine whose speed drifts during the run (shared cores, frequency) weighs on the
+    tool and the baseline alike; figures summed over the turns."""
+    per_turn = max(launches // rounds, concurrency)
+    totals: dict[str, dict] = {name: {"launches": 0, "requests": 0.0, "client_ms": 0.0,
+                                      "cpu_ms": 0.0, "db_ms": 0.0, "seconds": 0.0}
+                               for name in servers}
+    for turn in range(rounds):
+        names = list(servers) if turn % 2 == 0 else list(reversed(servers))
+        for name in names:
+            f = load(servers[name], platform, per_turn, concurrency,
+                     f"{name}-{concurrency}-{turn}-{secrets.token_hex(3)}", cpus[name])
+            t = totals[name]
+            t["launches"] += per_turn
+            for key in ("requests", "client_ms", "cpu_ms", "db_ms"):
+                t[key] += f[key] * per_turn
+            t["seconds"] += per_turn / f["per_s"]
+    return {name: {"requests": t["requests"] / t["launches"],
+                   "client_ms": t["client_ms"] / t["launches"],
+                   "cpu_ms": t["cpu_ms"] / t["launches"], "db_ms": t["db_ms"] / t["launches"],
+                   "per_s": t["launches"] / t["seconds"]} for name, t in totals.items()}
+
+
 # -- statements per launch, in-process -----------------------------------------------------
 
 def statements_per_launch(workdir: Path, url: str) -> tuple[int, int, int]:
@@ -333,9 +358,7 @@ def run(launches: int, concurrencies: list[int], database_url: str | None) -> No
         print(f"{'concurrency':<12}{'server':<9}{'requests':>9}{'CPU ms/launch':>15}"
               f"{'of it DB':>10}{'launches/s':>12}{'CPU x minimal':>15}")
         for concurrency in concurrencies:
-            figures = {name: load(server, platform, launches, concurrency,
-                                  f"{name}-{concurrency}-{secrets.token_hex(3)}", cpus[name])
-                       for name, server in servers.items()}
+            figures = interleaved(servers, cpus, platform, launches, concurrency)
             for name, f in figures.items():
                 total = f["cpu_ms"] + f["db_ms"]
                 ratio = total / figures["minimal"]["cpu_ms"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 
 class IframeSessionInterface(SecureCookieSessionInterface):
@@ -12,6 +13,17 @@ class IframeSessionInterface(SecureCookieSessionInterface):
     The VLE frames the tool on another site, so a Lax cookie would not come back; over plain
     http (the local demo) browsers refuse SameSite=None, so the attribute is left off there.
     """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer, made once per set of keys rather than twice a request."""
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = app.extensions.get("lti_tool.session_serializer")
+        if cached is None or cached[0] != keys:
+            # Building one costs a JSON round trip (itsdangerous probes the serializer).
+            cached = (keys, super().get_signing_serializer(app))
+            app.extensions["lti_tool.session_serializer"] = cached
+        serializer: URLSafeTimedSerializer | None = cached[1]
+        return serializer
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         """None over https so the cookie travels in third-party frames."""

@@ -68,6 +68,17 @@ def upsert(connection: Connection, table: Table, key: dict[str, Any], always: di
     return connection.execute(statement, {**filled, **key, **always, **sent}).one()
 
 
+def holds(row: Row[Any] | None, prefix: str, always: dict[str, Any],
+          when_sent: dict[str, Any]) -> bool:
+    """Whether a row read with ``prefix`` on its column labels already holds what `upsert`
+    would write (so the write can be left out)."""
+    if row is None or getattr(row, f"{prefix}id") is None:
+        return False
+    return all(getattr(row, prefix + name) == value for name, value in always.items()) and all(
+        value is None or getattr(row, prefix + name) == value
+        for name, value in when_sent.items())
+
+
 @functools.cache
 def _upsert_text(dialect: str, table: Table, key: tuple[str, ...], always: tuple[str, ...],
                  when_sent: tuple[str, ...],

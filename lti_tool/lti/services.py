@@ -6,7 +6,7 @@ import logging
 import secrets
 from typing import Any
 
-from sqlalchemy import Row, insert
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +21,7 @@ from ..models import (
     ResourceLink,
 )
 from ..models.base import Base, utcnow
-from ..sqltools import table_of, upsert
+from ..sqltools import holds, table_of, upsert
 from .constants import Claim, full_role_uri
 from .copies import inherit_copied_setup
 from .errors import LtiError
@@ -29,13 +29,16 @@ from .floods import failure_worth_storing
 from .lti1p1 import verified_user_id
 
 log = logging.getLogger(__name__)
+# Built once, values as parameters: a new .values() statement would need a new cache key.
+_INSERT_LAUNCH = insert(table_of(Launch))
 
 
 def record_launch(session: Session, deployment: Deployment, claims: dict[str, Any]) -> Launch:
     """Upsert what the launch tells us and return the new launch row (flushed, not committed).
 
-    One INSERT ... ON CONFLICT DO UPDATE ... RETURNING per row (user, course, membership,
-    link): race-free like get_or_insert, in a quarter of the statements. The launch's
+    One INSERT ... ON CONFLICT DO UPDATE ... RETURNING for the user and the membership; the
+    course and the link are read first (one SELECT for both) and written only when the launch
+    tells something new, which after the course's first launch it seldom does. The launch's
     ``resource_link`` is a detached copy of what the link holds now (module and settings),
     enough to choose where the launch goes without another query.
     """
@@ -44,12 +47,22 @@ def record_launch(session: Session, deployment: Deployment, claims: dict[str, An
         legacy = verified_user_id(deployment.registration, claims)
     user_id = _upsert_user(session, deployment.registration_id, claims, legacy)
     roles = [full_role_uri(r) for r in claims.get(Claim.ROLES.value, []) if isinstance(r, str)]
-    context_id = _upsert_context(session, deployment, claims)
-    link = None
-    if context_id is not None:
+    course = _context_values(deployment, claims)
+    context_id, link = None, None
+    if course is not None:
+        link_values = _link_values(claims)
+        known = session.connection().execute(_KNOWN_COURSE_AND_LINK, {
+            **course[0], "link_id": link_values[0]["resource_link_id"] if link_values else ""
+        }).first()
+        context_id = known.c_id if known is not None and holds(known, "c_", *course[1:]) \
+            else _upsert(session, Context, *course).id
         _upsert_membership(session, context_id, user_id, roles)
-        link = _upsert_resource_link(session, context_id, claims)
-        if link is not None:
+        if link_values is not None:
+            key, always, sent = link_values
+            row = known if known is not None and known.c_id == context_id and holds(
+                known, "r_", always, sent) else None
+            link = _resource_link(session, context_id, key["resource_link_id"], always, sent,
+                                  row)
             # A copied course's new link takes its source's module (no SQL once set up).
             inherit_copied_setup(session, deployment.id, link)
     values = {"id": secrets.token_urlsafe(24), "deployment_id": deployment.id,
@@ -58,7 +71,7 @@ def record_launch(session: Session, deployment: Deployment, claims: dict[str, An
               "message_type": claims[Claim.MESSAGE_TYPE.value], "roles": roles,
               "claims": minimal_claims(claims), "created_at": utcnow()}
     # Core, not the unit of work: nothing else in this request changes the row.
-    session.connection().execute(insert(table_of(Launch)).values(values))
+    session.connection().execute(_INSERT_LAUNCH, values)
     launch = Launch(**values)  # transient: what the redirect needs, no lazy loads
     set_committed_value(launch, "resource_link", link)
     return launch
@@ -106,9 +119,11 @@ def _upsert_user(session: Session, registration_id: int, claims: dict[str, Any],
     return user_id
 
 
-def _upsert_context(session: Session, deployment: Deployment,
-                    claims: dict[str, Any]) -> int | None:
-    """The id of the course the launch came from, if the platform named one."""
+Values = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]  # key, always, when sent
+
+
+def _context_values(deployment: Deployment, claims: dict[str, Any]) -> Values | None:
+    """The course the launch came from, as upsert values, if the platform named one."""
     data = claims.get(Claim.CONTEXT.value)
     if not isinstance(data, dict) or not data.get("id"):
         return None
@@ -120,10 +135,7 @@ def _upsert_context(session: Session, deployment: Deployment,
     if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
         sent["nrps_url"] = nrps["context_memberships_url"]
         sent["nrps_versions"] = list(nrps.get("service_versions") or [])
-    row_id: int = _upsert(session, Context,
-                          {"deployment_id": deployment.id, "context_id": context_id}, {},
-                          sent).id
-    return row_id
+    return {"deployment_id": deployment.id, "context_id": context_id}, {}, sent
 
 
 def _upsert_membership(session: Session, context_id: int, user_id: int,
@@ -133,14 +145,12 @@ def _upsert_membership(session: Session, context_id: int, user_id: int,
             {"roles": roles, "updated_at": utcnow()}, {})
 
 
-def _upsert_resource_link(session: Session, context_id: int,
-                          claims: dict[str, Any]) -> ResourceLink | None:
-    """The link that was clicked, with the grade service endpoints the platform offered; a
-    detached copy of its id, module and settings."""
+def _link_values(claims: dict[str, Any]) -> Values | None:
+    """The link that was clicked, with the grade service endpoints the platform offered, as
+    upsert values (without the course)."""
     data = claims.get(Claim.RESOURCE_LINK.value)
     if not isinstance(data, dict) or not data.get("id"):
         return None
-    link_id = clean_text(data["id"], 255) or ""
     custom = claims.get(Claim.CUSTOM.value)
     always: dict[str, Any] = {"custom": dict(custom) if isinstance(custom, dict) else {}}
     sent: dict[str, Any] = {"title": clean_text(data.get("title"), 500),
@@ -150,8 +160,29 @@ def _upsert_resource_link(session: Session, context_id: int,
         sent["ags_lineitems_url"] = ags.get("lineitems") or None
         sent["ags_lineitem_url"] = ags.get("lineitem") or None
         always["ags_scopes"] = list(ags.get("scope") or [])
-    row = _upsert(session, ResourceLink, {"context_id": context_id, "resource_link_id": link_id},
-                  always, sent, "id", "title", "module_id", "settings", "custom")
-    return ResourceLink(id=row.id, context_id=context_id, resource_link_id=link_id,
-                        title=row.title, module_id=row.module_id, settings=row.settings or {},
-                        custom=row.custom or {})
+    return {"resource_link_id": clean_text(data["id"], 255) or ""}, always, sent
+
+
+def _resource_link(session: Session, context_id: int, link_id: str, always: dict[str, Any],
+                   sent: dict[str, Any], known: Row[Any] | None) -> ResourceLink:
+    """A detached copy of the link's id, module and settings: as read, or as upserted."""
+    if known is not None:
+        row = {name: getattr(known, f"r_{name}") for name in _LINK_COPY}
+    else:
+        row = _upsert(session, ResourceLink, {"context_id": context_id,
+                                              "resource_link_id": link_id},
+                      always, sent, *_LINK_COPY)._asdict()
+    return ResourceLink(context_id=context_id, resource_link_id=link_id,
+                        **{**row, "settings": row["settings"] or {}, "custom": row["custom"] or {}})
+
+
+_LINK_COPY = ("id", "title", "module_id", "settings", "custom")
+_CONTEXT, _LINK = table_of(Context), table_of(ResourceLink)
+# The course and the link in one read, built once (cache key computed once).
+_KNOWN_COURSE_AND_LINK = (
+    select(*(c.label(f"c_{c.name}") for c in _CONTEXT.c),
+           *(c.label(f"r_{c.name}") for c in _LINK.c))
+    .select_from(_CONTEXT.outerjoin(_LINK, (_LINK.c.context_id == _CONTEXT.c.id)
+                                    & (_LINK.c.resource_link_id == bindparam("link_id"))))
+    .where(_CONTEXT.c.deployment_id == bindparam("deployment_id"),
+           _CONTEXT.c.context_id == bindparam("context_id")))

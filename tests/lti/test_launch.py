@@ -71,6 +71,35 @@ def test_relaunch_updates_rather_than_duplicates(client, moodle, db):
     assert len(db.scalars(select(Membership)).all()) == 1
 
 
+def test_a_relaunch_with_news_about_the_course_or_link_records_it(client, moodle, db):
+    """The course and link are written only when a launch tells something new; then they are."""
+    context_claim = "https://purl.imsglobal.org/spec/lti/claim/context"
+    link_claim = "https://purl.imsglobal.org/spec/lti/claim/resource_link"
+    ags_claim = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+    moodle.launch(client, "student_launch")
+    moodle.launch(client, "student_launch")  # nothing new: course and link read, not written
+
+    def renamed(claims):
+        claims[context_claim] = {**claims[context_claim], "title": "Social work 2027",
+                                 "label": None}
+        claims[link_claim] = {**claims[link_claim], "title": "Online safety, week 3"}
+        claims[ags_claim] = {**claims[ags_claim], "scope": claims[ags_claim]["scope"][:1]}
+        claims["https://purl.imsglobal.org/spec/lti/claim/custom"] = {"week": "3"}
+        return claims
+
+    response, _, _ = moodle.launch(client, "student_launch", mutate=renamed)
+    assert response.status_code == 303
+    db.expire_all()
+    course = db.scalar(select(Context))
+    assert course.title == "Social work 2027"
+    assert course.label  # a value the platform left out is kept, as before
+    link = db.scalar(select(ResourceLink))
+    assert link.title == "Online safety, week 3"
+    assert link.custom == {"week": "3"} and len(link.ags_scopes) == 1
+    assert len(db.scalars(select(Context)).all()) == 1
+    assert len(db.scalars(select(ResourceLink)).all()) == 1
+
+
 def test_names_and_email_are_optional(client, moodle, db):
     def anonymous(claims):
         for field in ("name", "given_name", "family_name", "email"):

@@ -63,8 +63,9 @@ def test_a_first_launch_takes_three_requests_two_commits_and_few_statements(app,
     assert requests == 3  # login, launch, the module's start page
     assert seen["commits"] == 2  # the login's state, the launch's records; the page reads
     # Login 1 (INSERT ... SELECT), validation 2 (the login with its registration and
-    # deployment; its consumption), the records 5 (one upsert each), the page 2.
-    assert len(seen["statements"]) <= 10, seen["statements"]
+    # deployment; its consumption), the records 4 (user and membership upserts, the course and
+    # link read together, the launch), the page 2.
+    assert len(seen["statements"]) <= 9, seen["statements"]
     assert not [s for s in seen["statements"] if s.startswith("DELETE")]  # no sweep each time
 
 
