@@ -113,8 +113,8 @@ def _store_login(session: Session, iss: str, client_id: str | None,
         session.execute(insert(LoginState).values(issuer=row.issuer, client_id=row.client_id,
                                                   **values))
         return row.client_id, row.auth_login_url
-    stored = session.execute(_STORE_LOGIN, {**values, "iss": iss, "client_id": client_id})
-    found = stored.first()
+    found = session.connection().execute(
+        _STORE_LOGIN, {**values, "iss": iss, "client_id": client_id}).first()
     return (found[0], found[1]) if found is not None else None
 
 

@@ -69,6 +69,22 @@ def test_a_first_launch_takes_three_requests_two_commits_and_few_statements(app,
     assert not [s for s in seen["statements"] if s.startswith("DELETE")]  # no sweep each time
 
 
+def test_the_start_page_reuses_the_launch_cookie_and_its_form_works(app, moodle, fx_module):
+    import re
+
+    client = app.test_client()
+    response, _, _ = moodle.launch(client, moodle_claims("student_launch"), login_hint="60",
+                                   mutate=lambda c: {**c, "sub": "60",
+                                                     CUSTOM: {"module": "fx-online-safety"}})
+    assert "lti_tool_session=" in response.headers.get("Set-Cookie", "")
+    page = client.get(response.headers["Location"])
+    assert "Start the module" in page.get_data(as_text=True)
+    assert "lti_tool_session=" not in page.headers.get("Set-Cookie", "")  # signed once only
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    started = client.post(page.request.path + "start", data={"csrf_token": token, "after": "0"})
+    assert started.status_code == 302 and "/step/" in started.headers["Location"]
+
+
 def test_a_returning_student_updates_in_place(app, moodle, fx_module, db):
     from sqlalchemy import func, select
 
