@@ -23,7 +23,6 @@ RACE_RETRIES = 8
 
 # SQLite waits this long (ms) for another process's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -44,9 +43,6 @@ def make_engine(url: str) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not _in_memory(url):
                 cursor.execute("PRAGMA journal_mode=WAL")
-                # Another connection's commit empties this one's page cache; mapped pages are
-                # read again without a system call each.
-                cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
