@@ -9,8 +9,6 @@ JWKS refetch on an unknown `kid`.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import typing as t
 
@@ -25,9 +23,8 @@ from pylti1p3.message_validators import get_validators
 from pylti1p3.registration import Registration as LibRegistration
 from pylti1p3.session import SessionService, TJwtBody
 from pylti1p3.tool_config.abstract import ToolConfAbstract
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import (
     Deployment,
@@ -36,12 +33,12 @@ from ..models import (
     Registration,
 )
 from ..models.base import utcnow
-from ..sqltools import table_of
 from .claims import MAX_TOKEN_BYTES, ClaimProblem, check_claims
 from .constants import LTI_VERSION, Claim, MessageType
 from .errors import ErrorContext, LtiError
 from .floods import PENDING_PER_REGISTRATION, room_for_pending
 from .keysets import KeysetUnavailable, UnknownKid, platform_key
+from .launch_reads import CONSUME_LOGIN, LOGIN_WITH_PLATFORM, peek, rows_of, str_or_none
 from .login import STATE_COOKIE_PREFIX, readable, registration_row
 from .settings import LaunchSettings
 from .storage import StateInPlatformStorage
@@ -179,7 +176,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return {"issuer": body.get("iss") if isinstance(body.get("iss"), str) else None,
                 "client_id": aud[0] if isinstance(aud, list) and aud else (
                     aud if isinstance(aud, str) else None),
-                "deployment_id": _str_or_none(body.get(Claim.DEPLOYMENT_ID.value))}
+                "deployment_id": str_or_none(body.get(Claim.DEPLOYMENT_ID.value))}
 
     def validate_state(self) -> ToolMessageLaunch:
         """The login that this launch answers exists, is fresh, and was started in this browser.
@@ -198,10 +195,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         readable("state", state)
         self._read_token()
         body = self._jwt.get("body", {}) if isinstance(self._jwt, dict) else {}
-        deployment_id = _str_or_none(body.get(Claim.DEPLOYMENT_ID.value), limit=None)
+        deployment_id = str_or_none(body.get(Claim.DEPLOYMENT_ID.value), limit=None)
         found = self.db.connection().execute(
-            _LOGIN_WITH_PLATFORM, {"state": state, "deployment_id": deployment_id or ""}).first()
-        login, registration, deployment = _rows(found)
+            LOGIN_WITH_PLATFORM, {"state": state, "deployment_id": deployment_id or ""}).first()
+        login, registration, deployment = rows_of(found)
         if login is None:
             raise LtiError("expired_state", f"no login with state {state[:16]}…")
         if login.used_at is not None:
@@ -225,7 +222,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         """Header and claims of the id_token, unverified, only to find the login's rows; a
         failure is kept for validate_jwt_format to report once the login is known."""
         try:
-            header, body = _peek(self.form["id_token"])
+            header, body = peek(self.form["id_token"])
         except (ValueError, RecursionError) as exc:
             self._unreadable = exc
             return
@@ -338,7 +335,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                            f"{login.target_link_uri!r}", **ctx)
         # A conditional UPDATE is atomic on every database: of two racing launches one wins.
         consumed = self.db.connection().execute(
-            _CONSUME, {"consumed_state": login.state, "consumed_at": utcnow()})
+            CONSUME_LOGIN, {"consumed_state": login.state, "consumed_at": utcnow()})
         if consumed.rowcount != 1:
             raise LtiError("replayed", "login consumed by another launch", **ctx)
         return self
@@ -359,7 +356,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if message_type not in {m.value for m in MessageType}:
             raise LtiError("wrong_message", f"message type {message_type!r} not supported",
                            **ctx)
-        if not _str_or_none(body.get(Claim.DEPLOYMENT_ID.value)):
+        if not str_or_none(body.get(Claim.DEPLOYMENT_ID.value)):
             raise LtiError("invalid_claims", "no deployment_id claim", **ctx)
         for validator in get_validators():  # type: ignore[no-untyped-call]  # pylti1p3's
             if validator.can_validate(body):
@@ -406,65 +403,3 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self.deployment_row = deployment
         self.claims = body
         return self
-
-
-_LOGIN, _REGISTRATION, _DEPLOYMENT = (table_of(LoginState), table_of(Registration),
-                                      table_of(Deployment))
-# Core and built once: a launch pays neither the ORM's loading nor a statement's cache key.
-_LOGIN_WITH_PLATFORM = (
-    select(*(c.label(f"l_{c.name}") for c in _LOGIN.c),
-           *(c.label(f"r_{c.name}") for c in _REGISTRATION.c),
-           *(c.label(f"d_{c.name}") for c in _DEPLOYMENT.c))
-    .select_from(_LOGIN.outerjoin(_REGISTRATION, (_REGISTRATION.c.issuer == _LOGIN.c.issuer)
-                                  & (_REGISTRATION.c.client_id == _LOGIN.c.client_id))
-                 .outerjoin(_DEPLOYMENT, (_DEPLOYMENT.c.registration_id == _REGISTRATION.c.id)
-                            & (_DEPLOYMENT.c.deployment_id == bindparam("deployment_id"))))
-    .where(_LOGIN.c.state == bindparam("state")))
-_CONSUME = (update(_LOGIN).where(_LOGIN.c.state == bindparam("consumed_state"),
-                                 _LOGIN.c.used_at.is_(None))
-            .values(used_at=bindparam("consumed_at")))
-
-
-def _rows(found: t.Any) -> tuple[LoginState | None, Registration | None, Deployment | None]:
-    """The login, registration and deployment of the joined read, as detached objects."""
-    if found is None:
-        return None, None, None
-    data = found._mapping
-
-    def part(prefix: str, model: t.Any, table: t.Any) -> t.Any:
-        if data[f"{prefix}{table.primary_key.columns[0].name}"] is None:
-            return None  # no such row in the outer join
-        return model(**{c.key: data[f"{prefix}{c.name}"] for c in table.c})
-
-    login = part("l_", LoginState, _LOGIN)
-    registration = part("r_", Registration, _REGISTRATION)
-    deployment = part("d_", Deployment, _DEPLOYMENT)
-    if deployment is not None:
-        set_committed_value(deployment, "registration", registration)
-    return login, registration, deployment
-
-
-def _peek(token: str) -> tuple[t.Any, t.Any]:
-    """A compact JWT's header and claims, unverified, with the standard library.
-
-    PyJWT checks every character of a token in Python, which a launch then pays twice; the
-    rows this finds are trusted only once PyJWT has verified the same token.
-    """
-    header, claims, _signature = token.split(".")
-    read = json.loads(_unpadded(header)), json.loads(_unpadded(claims))
-    if not all(isinstance(part, dict) for part in read):
-        raise ValueError("header or claims are not a JSON object")
-    return read
-
-
-def _unpadded(segment: str) -> bytes:
-    """base64url without padding, decoded."""
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def _str_or_none(value: object, limit: int | None = 500) -> str | None:
-    """A non-empty string (or number) claim value as a string; None for anything else, so a
-    list-valued id is never recorded as "['p1-dep']"."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-        return None
-    return str(value)[:limit]
