@@ -3,7 +3,8 @@
 Starts its own signing platform (tests/lti_platform.py: an RSA key, its JWKS over loopback
 HTTP), the tool under gunicorn with deploy/gunicorn.conf.py (2 workers), and, under the same
 server and settings, a minimal correct Flask launch (`minimal_app` below: state and nonce in
-SQLite, RS256 checked against a cached JWKS, one user upsert, a small page) as the baseline;
+SQLite and bound to the browser by a cookie, RS256 checked against a cached JWKS, the claims
+every LTI launch must carry, one user upsert, a small page) as the baseline;
 with --postgres also the same minimal launch on the tool's PostgreSQL server (min-pg), so
 that the database's own CPU is on both sides of a second ratio.
 Then runs N first launches of new students at each concurrency, following redirects to the
@@ -39,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MODULE = "r4-online-safeguarding"
-CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
+LTI = "https://purl.imsglobal.org/spec/lti/claim"
+CUSTOM = f"{LTI}/custom"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -57,6 +59,7 @@ def minimal_app():
     local = threading.local()
     app = Flask("minimal")
     postgres = db_path.startswith("postgresql")
+    deployments = set(os.environ.get("MINIMAL_DEPLOYMENTS", "1").split())
 
     def db():
         if not hasattr(local, "db"):
@@ -78,20 +81,32 @@ def minimal_app():
         state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         db().execute(sql("INSERT INTO minimal_login (state, nonce, expires) VALUES (?, ?, ?)"),
                      (state, nonce, time.time() + 600))
-        return redirect(f"https://platform.invalid/auth?state={state}&nonce={nonce}"
-                        f"&redirect_uri={base}/lti/launch", code=302)
+        response = redirect(f"https://platform.invalid/auth?state={state}&nonce={nonce}"
+                            f"&redirect_uri={base}/lti/launch", code=302)
+        response.set_cookie("state", state, max_age=600, httponly=True)  # this browser's login
+        return response
 
     @app.post("/lti/launch")
     def launch():
         token, state = request.form.get("id_token", ""), request.form.get("state", "")
+        if not state or request.cookies.get("state") != state:
+            abort(400)
         row = db().execute(sql("DELETE FROM minimal_login WHERE state = ? AND expires > ? "
                                "RETURNING nonce"), (state, time.time())).fetchone()
         if row is None:
             abort(400)
         key = jwks.get_signing_key_from_jwt(token)
         claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=client_id,
-                            issuer=issuer)
-        if claims.get("nonce") != row[0]:
+                            issuer=issuer, leeway=60,
+                            options={"require": ["exp", "iat", "iss", "aud"]})
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        # The checks LTI 1.3 asks of every launch (../shared/LTI.md, "What a launch must prove").
+        if (claims.get("nonce") != row[0] or time.time() - claims["iat"] > 3600
+                or ((len(audiences) > 1 or "azp" in claims) and claims.get("azp") != client_id)
+                or claims.get(f"{LTI}/deployment_id") not in deployments
+                or claims.get(f"{LTI}/message_type") != "LtiResourceLinkRequest"
+                or claims.get(f"{LTI}/version") != "1.3.0" or not claims.get("sub")
+                or not (claims.get(f"{LTI}/resource_link") or {}).get("id")):
             abort(400)
         db().execute(sql("INSERT INTO minimal_user (sub, name) VALUES (?, ?) ON CONFLICT (sub) "
                          "DO UPDATE SET name = excluded.name"), (claims["sub"], claims.get("name")))
