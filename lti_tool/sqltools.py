@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -74,9 +75,19 @@ def holds(row: Row[Any] | None, prefix: str, always: dict[str, Any],
     would write (so the write can be left out)."""
     if row is None or getattr(row, f"{prefix}id") is None:
         return False
-    return all(getattr(row, prefix + name) == value for name, value in always.items()) and all(
-        value is None or getattr(row, prefix + name) == value
-        for name, value in when_sent.items())
+    return all(_same(getattr(row, prefix + name), value) for name, value in always.items()) \
+        and all(value is None or _same(getattr(row, prefix + name), value)
+                for name, value in when_sent.items())
+
+
+def _same(stored: Any, sent: Any) -> bool:
+    """Equal as JSON: 1, 1.0 and true differ to a platform (and to whoever reads them later),
+    though Python calls them equal."""
+    if type(stored) is not type(sent):
+        return False
+    if isinstance(sent, (dict, list)):
+        return json.dumps(stored, sort_keys=True) == json.dumps(sent, sort_keys=True)
+    return bool(stored == sent)
 
 
 @functools.cache

@@ -195,9 +195,11 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         readable("state", state)
         self._read_token()
         body = self._jwt.get("body", {}) if isinstance(self._jwt, dict) else {}
-        deployment_id = str_or_none(body.get(Claim.DEPLOYMENT_ID.value), limit=None)
+        deployment_id = str_or_none(body.get(Claim.DEPLOYMENT_ID.value), limit=None) or ""
+        if "\x00" in deployment_id:
+            deployment_id = ""  # PostgreSQL refuses NUL in text; the claim is refused later
         found = self.db.connection().execute(
-            LOGIN_WITH_PLATFORM, {"state": state, "deployment_id": deployment_id or ""}).first()
+            LOGIN_WITH_PLATFORM, {"state": state, "deployment_id": deployment_id}).first()
         login, registration, deployment = rows_of(found)
         if login is None:
             raise LtiError("expired_state", f"no login with state {state[:16]}…")

@@ -46,8 +46,8 @@ def _fail(path: str, what: str) -> t.NoReturn:
     raise ClaimProblem(_claim(path), f"{path} must be {what}")
 
 
-def text(limit: int = TEXT, *, empty: bool = True) -> Check:
-    """A string of at most `limit` characters."""
+def text(limit: int = TEXT, *, empty: bool = True, controls: bool = True) -> Check:
+    """A string of at most `limit` characters (without control characters unless `controls`)."""
     def check(value: object, path: str) -> None:
         if not isinstance(value, str):
             _fail(path, "a string")
@@ -55,6 +55,8 @@ def text(limit: int = TEXT, *, empty: bool = True) -> Check:
             _fail(path, f"at most {limit} characters (it has {len(value)})")
         if not empty and not value.strip():
             _fail(path, "a non-empty string")
+        if not controls and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            _fail(path, "a string without control characters")
     return check
 
 
@@ -147,7 +149,8 @@ CLAIMS: dict[str, Check] = {
     "email": text(),
     Claim.MESSAGE_TYPE.value: text(100, empty=False),
     Claim.VERSION.value: text(20, empty=False),
-    Claim.DEPLOYMENT_ID.value: text(ID, empty=False),
+    # Stored as sent (it names the deployment): PostgreSQL refuses NUL in text.
+    Claim.DEPLOYMENT_ID.value: text(ID, empty=False, controls=False),
     Claim.TARGET_LINK_URI.value: text(URL, empty=False),
     Claim.ROLES.value: STRINGS,
     Claim.RESOURCE_LINK.value: obj({"id": text(ID, empty=False), "title": text(),

@@ -100,6 +100,19 @@ def test_a_relaunch_with_news_about_the_course_or_link_records_it(client, moodle
     assert len(db.scalars(select(ResourceLink)).all()) == 1
 
 
+def test_a_custom_value_that_changes_only_its_json_type_is_recorded(client, moodle, db):
+    """1, 1.0 and true are equal in Python, not to the settings that read them later."""
+    custom = "https://purl.imsglobal.org/spec/lti/claim/custom"
+    moodle.launch(client, "student_launch", mutate=lambda c: {
+        **c, custom: {"max_attempts": 2.0, "flag": 1}})
+    moodle.launch(client, "student_launch", mutate=lambda c: {
+        **c, custom: {"max_attempts": 2, "flag": True}})
+    db.expire_all()
+    stored = db.scalar(select(ResourceLink)).custom
+    assert stored == {"max_attempts": 2, "flag": True}
+    assert type(stored["max_attempts"]) is int and stored["flag"] is True
+
+
 def test_names_and_email_are_optional(client, moodle, db):
     def anonymous(claims):
         for field in ("name", "given_name", "family_name", "email"):

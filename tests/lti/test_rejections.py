@@ -188,6 +188,19 @@ def test_missing_sub(client, moodle, db):
     refused(response, db, "invalid_claims", 400, "missing required information")
 
 
+def test_a_deployment_id_with_a_nul_is_refused_not_an_error(client, moodle, db):
+    """PostgreSQL refuses NUL in text: signed or not, such an id gets a 400, never a 500."""
+    from lti_tool.lti.constants import Claim
+
+    nul = {Claim.DEPLOYMENT_ID.value: "1\x00"}
+    response, _, _ = moodle.launch(client, mutate=lambda c: {**c, **nul})
+    refused(response, db, "bad_claim", 400, "in the wrong form")
+    response, _, _ = moodle.launch(client, token=lambda c: jwt.encode(
+        {**c, **nul}, "secret-of-32-bytes-or-more-for-hs256", algorithm="HS256",
+        headers={"kid": moodle.kid}))
+    refused(response, db, "bad_signature", 400, "could not be verified")
+
+
 @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30"])
 def test_malformed_token(client, moodle, db, token):
     response, _, _ = moodle.launch(client, token=lambda c: token)
