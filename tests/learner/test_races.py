@@ -100,6 +100,35 @@ def test_many_first_launches_into_a_new_course_all_succeed(app, moodle, db):
                      .where(LtiUser.sub.in_(set(subs)))) == 12
 
 
+def test_relaunches_renaming_a_known_course_at_once_all_land(app, moodle, db):
+    """8 launches at once into a course the tool knows, each naming the course and link anew
+    (the course and link are read, then written only when they changed): every launch lands,
+    and one course and one link keep one of the names sent."""
+    from tests.lti_platform import moodle_claims
+
+    context = "https://purl.imsglobal.org/spec/lti/claim/context"
+    link = "https://purl.imsglobal.org/spec/lti/claim/resource_link"
+    for trial in range(5):
+        prepared = []
+        for n in range(8):
+            browser = app.test_client()
+            sub = str(300 + n)
+            auth = moodle.auth_request(moodle.login(browser, login_hint=sub))
+            claims = moodle.claims(moodle_claims("student_launch"), auth)
+            claims["sub"] = sub
+            claims[context].update(id="renamed-course", title=f"Course {trial}-{n}")
+            claims[link].update(id="renamed-link", title=f"Link {trial}-{n}")
+            prepared.append((browser, {"id_token": moodle.sign(claims), "state": auth["state"]}))
+        results = together(*[lambda b=b, f=f: b.post("/lti/launch", data=f)
+                             for b, f in prepared])
+        assert [r.status_code for r in results] == [303] * 8
+        db.expire_all()
+        course = db.scalars(select(Context).where(Context.context_id == "renamed-course")).one()
+        assert course.title in {f"Course {trial}-{n}" for n in range(8)}
+        named = db.scalars(select(ResourceLink).where(ResourceLink.context_id == course.id)).one()
+        assert named.title in {f"Link {trial}-{n}" for n in range(8)}
+
+
 def test_a_double_clicked_submit_scores_once(app, client, moodle, db, module):
     from ..player import take_all
 
