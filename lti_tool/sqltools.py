@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Column,
     Connection,
+    Label,
     Row,
     Table,
     TextualSelect,
@@ -69,9 +70,14 @@ def upsert(connection: Connection, table: Table, key: dict[str, Any], always: di
     return connection.execute(statement, {**filled, **key, **always, **sent}).one()
 
 
+def prefixed(table: Table, prefix: str) -> list[Label[Any]]:
+    """Every column of a table labelled ``<prefix><name>``: several rows in one SELECT's row."""
+    return [column.label(f"{prefix}{column.name}") for column in table.c]
+
+
 def holds(row: Row[Any] | None, prefix: str, always: dict[str, Any],
           when_sent: dict[str, Any]) -> bool:
-    """Whether a row read with ``prefix`` on its column labels already holds what `upsert`
+    """Whether a row read with `prefixed` columns already holds what `upsert`
     would write (so the write can be left out)."""
     if row is None or getattr(row, f"{prefix}id") is None:
         return False

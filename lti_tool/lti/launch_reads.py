@@ -12,15 +12,14 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..models import Deployment, LoginState, Registration
-from ..sqltools import table_of
+from ..sqltools import prefixed, table_of
 
 _LOGIN, _REGISTRATION, _DEPLOYMENT = (table_of(LoginState), table_of(Registration),
                                       table_of(Deployment))
 # The login with its registration and the deployment the token names, in one read.
 LOGIN_WITH_PLATFORM = (
-    select(*(c.label(f"l_{c.name}") for c in _LOGIN.c),
-           *(c.label(f"r_{c.name}") for c in _REGISTRATION.c),
-           *(c.label(f"d_{c.name}") for c in _DEPLOYMENT.c))
+    select(*prefixed(_LOGIN, "l_"), *prefixed(_REGISTRATION, "r_"),
+           *prefixed(_DEPLOYMENT, "d_"))
     .select_from(_LOGIN.outerjoin(_REGISTRATION, (_REGISTRATION.c.issuer == _LOGIN.c.issuer)
                                   & (_REGISTRATION.c.client_id == _LOGIN.c.client_id))
                  .outerjoin(_DEPLOYMENT, (_DEPLOYMENT.c.registration_id == _REGISTRATION.c.id)

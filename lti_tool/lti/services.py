@@ -21,7 +21,7 @@ from ..models import (
     ResourceLink,
 )
 from ..models.base import Base, utcnow
-from ..sqltools import holds, table_of, upsert
+from ..sqltools import holds, prefixed, table_of, upsert
 from .constants import Claim, full_role_uri
 from .copies import inherit_copied_setup
 from .errors import LtiError
@@ -180,8 +180,7 @@ _LINK_COPY = ("id", "title", "module_id", "settings", "custom")
 _CONTEXT, _LINK = table_of(Context), table_of(ResourceLink)
 # The course and the link in one read, built once (cache key computed once).
 _KNOWN_COURSE_AND_LINK = (
-    select(*(c.label(f"c_{c.name}") for c in _CONTEXT.c),
-           *(c.label(f"r_{c.name}") for c in _LINK.c))
+    select(*prefixed(_CONTEXT, "c_"), *prefixed(_LINK, "r_"))
     .select_from(_CONTEXT.outerjoin(_LINK, (_LINK.c.context_id == _CONTEXT.c.id)
                                     & (_LINK.c.resource_link_id == bindparam("link_id"))))
     .where(_CONTEXT.c.deployment_id == bindparam("deployment_id"),
