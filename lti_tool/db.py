@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -20,6 +24,13 @@ T = TypeVar("T")
 # inserted by someone else first) runs again on fresh data this many times at most.
 RACE_RETRIES = 8
 
+
+# A pooled PostgreSQL connection unused for longer than this (s) is pinged before use.
+PING_AFTER_IDLE_S = 1.0
+
+# Execution options of a statement that is a whole unit of work by itself: on PostgreSQL it
+# commits on its own, without BEGIN and COMMIT round trips (it joins a transaction already open).
+ALONE = {"alone": True}
 
 # SQLite waits this long (ms) for another process's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -47,7 +58,67 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return _postgres_engine(url)
+
+
+def _postgres_engine(url: str) -> Engine:
+    """A PostgreSQL engine whose transactions open at the first write and that pings idle
+    connections only.
+
+    The driver runs in autocommit mode and a transaction is opened (BEGIN) just before the
+    first statement that writes or locks rows; the usual commit or rollback ends it. Reads
+    before it see what READ COMMITTED would show them inside it (each statement its own
+    snapshot), and a page that only reads opens no transaction at all: no BEGIN and no
+    ROLLBACK, which would also make psycopg drop its prepared statements (it forgets them on
+    every rollback), so every statement would be planned afresh. SQLite's driver does the same
+    (it begins before the first INSERT, UPDATE or DELETE).
+    """
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    for hook in ("do_execute", "do_execute_no_params", "do_executemany"):
+        event.listen(engine, hook, _begin_before_a_write)
+    event.listen(engine, "checkin", _checked_in)
+
+    def ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry,
+                     _proxy: object) -> None:
+        # A connection in steady use is known to be alive; one that sat idle may have been
+        # cut by a database restart: the pool then replaces it before the request uses it.
+        if time.monotonic() - record.info.get("checked_in", 0.0) > PING_AFTER_IDLE_S:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise DisconnectionError(f"idle connection is gone: {exc}") from exc
+
+    event.listen(engine, "checkout", ping_if_idle)
+    return engine
+
+
+def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    """Note when a connection went back to the pool."""
+    record.info["checked_in"] = time.monotonic()
+
+
+@functools.lru_cache(maxsize=1024)
+def _writes(statement: str) -> bool:
+    """Whether a statement needs a transaction: anything but a SELECT (or SHOW) that takes
+    no row locks."""
+    return _READ.match(statement) is None
+
+
+_READ = re.compile(r"\s*(?:SHOW\b|SELECT\b(?!.*\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b))",
+                   re.IGNORECASE | re.DOTALL)
+
+
+def _begin_before_a_write(cursor: Any, statement: str, *_rest: Any) -> bool:
+    """Open the transaction just before the first statement that writes or locks.
+
+    A dialect-level hook, so that a failure here (the connection is gone) is handled like
+    the statement's own: the pool is renewed and the request gets the try-again page.
+    """
+    context = _rest[-1]
+    if (_writes(statement) and cursor.connection.info.transaction_status == TransactionStatus.IDLE
+            and not (context is not None and context.execution_options.get("alone"))):
+        cursor.execute("BEGIN")
+    return False  # the statement itself is run as usual
 
 
 def _in_memory(url: str) -> bool:

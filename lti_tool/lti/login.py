@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
+from ..db import ALONE
 from ..models import LoginState, Registration
 from ..models.base import UTCDateTime, utcnow
 from .errors import ErrorContext, LtiError
@@ -114,7 +115,8 @@ def _store_login(session: Session, iss: str, client_id: str | None,
                                                   **values))
         return row.client_id, row.auth_login_url
     found = session.connection().execute(
-        _STORE_LOGIN, {**values, "iss": iss, "client_id": client_id}).first()
+        _STORE_LOGIN, {**values, "iss": iss, "client_id": client_id},
+        execution_options=ALONE).first()
     return (found[0], found[1]) if found is not None else None
 
 

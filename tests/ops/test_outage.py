@@ -48,6 +48,34 @@ def test_web_answers_503_during_an_outage_and_recovers(server, tmp_path):
     app.extensions["lti_tool.engine"].dispose()
 
 
+@pytest.mark.postgres
+def test_a_restart_between_requests_goes_unnoticed(server, tmp_path, monkeypatch):
+    """A pooled connection idle for longer than PING_AFTER_IDLE_S is checked before use."""
+    monkeypatch.setattr("lti_tool.db.PING_AFTER_IDLE_S", 0.0)
+    app = make_app(server.url, tmp_path)
+    client = app.test_client()
+    assert client.get(LOGIN).status_code == 400
+    server.stop()
+    server.start()  # nobody asked meanwhile: the pool still holds the cut connection
+    assert client.get(LOGIN).status_code == 400
+    app.extensions["lti_tool.engine"].dispose()
+
+
+@pytest.mark.postgres
+def test_a_restart_within_the_ping_interval_costs_one_try_again(server, tmp_path, monkeypatch):
+    """Connections in steady use are not pinged: the first request on a cut one gets the
+    try-again page, and the pool is renewed for the next."""
+    monkeypatch.setattr("lti_tool.db.PING_AFTER_IDLE_S", 3600.0)
+    app = make_app(server.url, tmp_path)
+    client = app.test_client()
+    assert client.get(LOGIN).status_code == 400
+    server.stop()
+    server.start()
+    _assert_try_again(client.get(LOGIN))
+    assert client.get(LOGIN).status_code == 400
+    app.extensions["lti_tool.engine"].dispose()
+
+
 def test_sqlite_file_gone_is_a_503_too(tmp_path, sqlite_template):
     path = tmp_path / "tool.sqlite3"
     shutil.copyfile(sqlite_template, path)
