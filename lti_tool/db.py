@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,31 +58,34 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    if make_url(url).get_driver_name() != "psycopg":
+        return create_engine(url, pool_pre_ping=True)
     return _postgres_engine(url)
 
 
 def _postgres_engine(url: str) -> Engine:
-    """A PostgreSQL engine whose transactions open at the first write and that pings idle
-    connections only.
+    """A PostgreSQL (psycopg) engine whose transactions open at the first write and that
+    pings idle connections only.
 
     The driver runs in autocommit mode and a transaction is opened (BEGIN) just before the
     first statement that writes or locks rows; the usual commit or rollback ends it. Reads
-    before it see what READ COMMITTED would show them inside it (each statement its own
-    snapshot), and a page that only reads opens no transaction at all: no BEGIN and no
-    ROLLBACK, which would also make psycopg drop its prepared statements (it forgets them on
-    every rollback), so every statement would be planned afresh. SQLite's driver does the same
-    (it begins before the first INSERT, UPDATE or DELETE).
+    before it see what READ COMMITTED (PostgreSQL's default) would show them inside it, each
+    statement its own snapshot, and a page that only reads opens no transaction at all: no
+    BEGIN and no ROLLBACK, which would also make psycopg drop its prepared statements (it
+    forgets them on every rollback), so every statement would be planned afresh. SQLite's
+    driver does the same (it begins before the first INSERT, UPDATE or DELETE).
     """
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     for hook in ("do_execute", "do_execute_no_params", "do_executemany"):
         event.listen(engine, hook, _begin_before_a_write)
-    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "connect", _mark_used)  # a new connection needs no ping
+    event.listen(engine, "checkin", _mark_used)
 
     def ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry,
                      _proxy: object) -> None:
         # A connection in steady use is known to be alive; one that sat idle may have been
         # cut by a database restart: the pool then replaces it before the request uses it.
-        if time.monotonic() - record.info.get("checked_in", 0.0) > PING_AFTER_IDLE_S:
+        if time.monotonic() - record.info.get("used", 0.0) > PING_AFTER_IDLE_S:
             try:
                 engine.dialect.do_ping(dbapi_connection)
             except Exception as exc:
@@ -92,32 +95,33 @@ def _postgres_engine(url: str) -> Engine:
     return engine
 
 
-def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
-    """Note when a connection went back to the pool."""
-    record.info["checked_in"] = time.monotonic()
+def _mark_used(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    """Note when a connection was opened or went back to the pool."""
+    record.info["used"] = time.monotonic()
 
 
 @functools.lru_cache(maxsize=1024)
 def _writes(statement: str) -> bool:
     """Whether a statement needs a transaction: anything but a SELECT (or SHOW) that takes
-    no row locks."""
+    no locks. A SELECT of a function that writes would not be seen as a write: none is used."""
     return _READ.match(statement) is None
 
 
-_READ = re.compile(r"\s*(?:SHOW\b|SELECT\b(?!.*\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b))",
-                   re.IGNORECASE | re.DOTALL)
+_READ = re.compile(r"\s*(?:SHOW\b|SELECT\b(?!.*(?:\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY|KEY\s+SHARE)\b"
+                   r"|pg_advisory_xact)))", re.IGNORECASE | re.DOTALL)
 
 
-def _begin_before_a_write(cursor: Any, statement: str, *_rest: Any) -> bool:
+def _begin_before_a_write(cursor: Any, statement: str, *args: Any) -> bool:
     """Open the transaction just before the first statement that writes or locks.
 
     A dialect-level hook, so that a failure here (the connection is gone) is handled like
     the statement's own: the pool is renewed and the request gets the try-again page.
     """
-    context = _rest[-1]
-    if (_writes(statement) and cursor.connection.info.transaction_status == TransactionStatus.IDLE
-            and not (context is not None and context.execution_options.get("alone"))):
-        cursor.execute("BEGIN")
+    options = args[-1].execution_options if args[-1] is not None else {}
+    # A server-side cursor (stream_results) lives only inside a transaction.
+    needed = (_writes(statement) and not options.get("alone")) or options.get("stream_results")
+    if needed and cursor.connection.info.transaction_status == TransactionStatus.IDLE:
+        cursor.connection.execute("BEGIN")  # not on a server-side cursor: it would DECLARE
     return False  # the statement itself is run as usual
 
 

@@ -115,3 +115,46 @@ def test_a_statement_alone_commits_by_itself_unless_a_transaction_is_open(databa
             assert reader.scalars(states).all() == ["alone"]
     finally:
         engine.dispose()
+
+
+@POSTGRES_ONLY
+def test_streamed_reads_and_transaction_scoped_locks_run_in_a_transaction(database_url):
+    """A server-side cursor and pg_advisory_xact_lock exist only inside a transaction."""
+    engine = make_engine(database_url)
+    sessions = sessionmaker(bind=engine)
+    try:
+        with sessions() as session:
+            session.add_all(_state(f"s{n}", f"n{n}") for n in range(5))
+            session.commit()
+        with sessions() as session:
+            streamed = session.scalars(select(LoginState.state).order_by(LoginState.state)
+                                       .execution_options(yield_per=2))
+            assert list(streamed) == [f"s{n}" for n in range(5)]
+        with sessions() as holder, sessions() as other:
+            holder.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+            assert other.scalar(text("SELECT pg_try_advisory_xact_lock(4242)")) is False
+            other.rollback()
+            holder.commit()
+            assert other.scalar(text("SELECT pg_try_advisory_xact_lock(4242)")) is True
+            other.rollback()
+    finally:
+        engine.dispose()
+
+
+@POSTGRES_ONLY
+def test_only_connections_that_sat_idle_are_pinged(database_url, monkeypatch):
+    engine = make_engine(database_url)
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
+    try:
+        for _ in range(3):  # a new connection, then the same one in steady use
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        assert pings == []
+        monkeypatch.setattr("lti_tool.db.PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert pings == [1]
+    finally:
+        engine.dispose()
