@@ -13,7 +13,8 @@ from .. import (
 )
 from ..db import get_session
 from . import bp
-from .dynreg import RegistrationRefused, ToolDescription, register_platform
+from .dynreg import ToolDescription, register_platform
+from .dynreg_refusals import RegistrationRefused
 
 log = logging.getLogger(__name__)
 
