@@ -35,7 +35,8 @@ class GradeDelivery(CreatedMixin, Base):
     __tablename__ = "grade_delivery"
     __table_args__ = (
         Index("ix_grade_delivery_due", "status", "next_attempt_at"),
-        Index("ix_grade_delivery_key", "user_id", "resource_link_id"),
+        # Ends in the order of "newest" (scores.latest_delivery): read from the end, no sort.
+        Index("ix_grade_delivery_key", "user_id", "resource_link_id", "score_timestamp", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
