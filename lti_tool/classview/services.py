@@ -12,7 +12,7 @@ import gc
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, distinct, func, select
@@ -72,6 +72,9 @@ class ClassScope:
     links: tuple[ResourceLink, ...]
     module_ids: tuple[str, ...]
     counting: str
+    # The module versions attempted in the scope, read once per page (services._versions).
+    versions: dict[tuple[str, str], Module | None] = field(
+        default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def title(self) -> str:
@@ -222,9 +225,11 @@ def summary(session: Session, library: Library, scope: ClassScope,
 
 def _versions(session: Session, library: Library,
               scope: ClassScope) -> dict[tuple[str, str], Module | None]:
-    """The module versions attempted in the scope and whether each is installed (a small
-    query each time it is asked: a version may be attempted or withdrawn at any moment)."""
-    return scope_versions(session, library, scope.link_ids)
+    """The module versions attempted in the scope and whether each is installed: one small
+    query per page (a scope lives for one request), so every figure on it uses the same set."""
+    if not scope.versions:
+        scope.versions.update(scope_versions(session, library, scope.link_ids))
+    return scope.versions
 
 
 _gc_lock = threading.Lock()
