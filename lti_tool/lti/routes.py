@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from flask import (
     abort,
@@ -16,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -124,11 +124,9 @@ def _started(message: ToolMessageLaunch) -> Response:
     session["user_id"] = record.user_id
     recent = [record.id] + [i for i in session.get("launches", []) if i != record.id]
     session["launches"] = recent[:RECENT_LAUNCHES]
-    # The first page has forms: Flask-WTF's raw CSRF secret (documented as
-    # session["csrf_token"]) set now rides on this cookie, so that page does not send the
-    # session cookie a second time.
-    session.setdefault(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"),
-                       secrets.token_hex(20))
+    # The first page has forms: its CSRF secret, set now, rides on this cookie, so that page
+    # does not send the session cookie a second time.
+    generate_csrf()
     # Post/redirect/get: reloading the page must not resubmit the id_token. Students go
     # straight to their module (one request fewer); everyone else to the landing page.
     return redirect(_student_page(record) or url_for("lti.landing", launch_id=record.id),
