@@ -55,7 +55,7 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
     grades = _grades()
     if grades is None or not link_ids:
         return {}
-    from ..grades.outbox import view
+    from ..grades.outbox import status_label
     from ..models.grades import GradeDelivery
 
     pairs = select(Attempt.user_id, Attempt.resource_link_id).where(
@@ -70,15 +70,14 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
         GradeDelivery.resource_link_id == submitted.c.resource_link_id)
         .order_by(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc()).limit(1)
         .correlate(submitted).scalar_subquery())
-    rows = session.connection().execute(select(  # Core: columns, no ORM loading
-        GradeDelivery.user_id, GradeDelivery.resource_link_id, GradeDelivery.id,
+    # Core, columns in status_label's order: no ORM loading, no object per row.
+    rows = session.connection().execute(select(
+        GradeDelivery.user_id, GradeDelivery.resource_link_id,
         GradeDelivery.status, GradeDelivery.score_given, GradeDelivery.score_maximum,
         GradeDelivery.grading_progress, GradeDelivery.attempts, GradeDelivery.delivered_at,
         GradeDelivery.next_attempt_at, GradeDelivery.last_error_explanation,
-        GradeDelivery.last_error_status).join(submitted, GradeDelivery.id == newest))
-    # A row has every attribute grades.outbox.view reads.
-    return {(row.user_id, row.resource_link_id): str(view(cast(Any, row)).label)
-            for row in rows}
+    ).join(submitted, GradeDelivery.id == newest))
+    return {(user_id, link_id): status_label(*figures) for user_id, link_id, *figures in rows}
 
 
 def after_marking(session: Session, attempt: Attempt, settings: LinkSettings,

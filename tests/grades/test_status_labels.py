@@ -1,0 +1,43 @@
+"""The sentence a lecturer reads for each grade in the class view and its CSV."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from lti_tool.grades.outbox import DeliveryView, status_label
+from lti_tool.models.grades import DeliveryStatus
+
+WHEN = datetime(2026, 3, 5, 14, 7, 59, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("status", "given", "progress", "attempts", "expected"), [
+    (DeliveryStatus.DELIVERED, 7.5, "FullyGraded", 1,
+     "Sent to the gradebook on 05 Mar 2026 14:07 UTC: 7.5 of 10"),
+    (DeliveryStatus.DELIVERED, 6.0, "PendingManual", 1,
+     "Sent to the gradebook on 05 Mar 2026 14:07 UTC: 6 of 10 (awaiting marking)"),
+    (DeliveryStatus.PENDING, 7.25, "FullyGraded", 0, "Waiting to be sent: 7.25 of 10"),
+    (DeliveryStatus.PENDING, None, "Pending", 0, "Waiting to be sent: progress only"),
+    (DeliveryStatus.PENDING, 3.0, "FullyGraded", 2,
+     "Waiting to be sent (3 of 10); tried 2 time(s), next try 09:30 UTC. VLE timed out"),
+    (DeliveryStatus.FAILED_PERMANENT, 3.0, "FullyGraded", 1, "Not sent: VLE timed out"),
+])
+def test_each_status_reads_as_one_sentence(status: DeliveryStatus, given: float | None,
+                                           progress: str, attempts: int, expected: str) -> None:
+    next_try = datetime(2026, 3, 5, 9, 30, tzinfo=timezone.utc)
+    explanation = "VLE timed out" if attempts > 1 or status.name.startswith("FAILED") else None
+    label = status_label(status, given, 10.0, progress, attempts, WHEN, next_try, explanation)
+    assert label == expected
+    # The outbox's own view says the same.
+    view = DeliveryView(id=1, status=status, score_given=given, score_maximum=10.0,
+                        grading_progress=progress, attempts=attempts, delivered_at=WHEN,
+                        next_attempt_at=next_try, explanation=explanation, error_status=None)
+    assert view.label == expected
+
+
+def test_month_names_are_english_whatever_the_locale() -> None:
+    months = [status_label(DeliveryStatus.DELIVERED, 1.0, 1.0, "FullyGraded", 1,
+                           WHEN.replace(month=m), WHEN, None).split()[6] for m in range(1, 13)]
+    assert months == ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                      "Nov", "Dec"]
