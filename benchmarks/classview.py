@@ -27,6 +27,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import requests
 from sqlalchemy import event, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,6 +159,54 @@ def refresh_statistics(db) -> None:
         db.commit()
 
 
+def worker_memory(url: str, workdir: Path, launch_id: str, lecturer_id: int) -> None:
+    """Each gunicorn worker's peak resident size (VmHWM) serving the course view and the CSV
+    a few times, under deploy/gunicorn.conf.py on the benchmark's database."""
+    from benchmarks.launch import Gunicorn, free_port
+    from lti_tool.keys import Keyring
+
+    secret = secrets.token_hex(32)
+    app = create_app(TestConfig(INSTANCE_DIR=workdir / "instance", SQLALCHEMY_DATABASE_URL=url,
+                                KEYS_DIR=workdir / "keys", BASE_URL="http://localhost",
+                                SECRET_KEY=secret))
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = lecturer_id
+        session["launches"] = [launch_id]
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if not (workdir / "keys").exists():
+        Keyring(workdir / "keys").generate()
+    port = free_port()
+    server = Gunicorn("lti_tool.wsgi:app", {
+        "LTI_TOOL_DATABASE_URL": url, "LTI_TOOL_INSTANCE_DIR": str(workdir / "instance"),
+        "LTI_TOOL_KEYS_DIR": str(workdir / "keys"), "LTI_TOOL_SECRET_KEY": secret,
+        "LTI_TOOL_BASE_URL": f"http://127.0.0.1:{port}", "LTI_TOOL_TRUSTED_PROXIES": "0",
+        "LTI_TOOL_LOG_LEVEL": "warning"}, workdir / "gunicorn.log", port=port)
+    try:
+        workers = [int(p) for p in Path(f"/proc/{server.process.pid}/task/"
+                                        f"{server.process.pid}/children").read_text().split()]
+        before = {pid: _status(pid, "VmRSS") for pid in workers}
+        for _ in range(6):  # a connection each, so that both workers serve pages
+            for path in ("course", "course/export.csv"):
+                response = requests.get(f"{server.url}/c/{launch_id}/{path}", timeout=120,
+                                        cookies={cookie.key: cookie.value})
+                assert response.status_code == 200, (path, response.text[:300])
+        for pid in workers:
+            print(f"gunicorn worker {pid}: {before[pid] / 1024:.0f} MB resident after start, "
+                  f"peak {_status(pid, 'VmHWM') / 1024:.0f} MB after 6 course views and 6 CSVs "
+                  f"shared between the workers")
+    finally:
+        server.stop()
+
+
+def _status(pid: int, field: str) -> int:
+    """A kB figure from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
 def timed(work, counter: Counter) -> tuple[float, float, int, object]:
     """Best wall and CPU times of REPEATS runs (seconds), statements of one run, last result."""
     best, best_cpu, statements, result = float("inf"), float("inf"), 0, None
@@ -276,6 +325,7 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
                   f"{peak / 2**20:.0f} MB (tracemalloc)")
         print(f"this process's peak resident size, seeding included: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        worker_memory(url, workdir, launch_id, lecturer.id)
     finally:
         db.close()
         app.extensions["lti_tool.engine"].dispose()

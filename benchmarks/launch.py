@@ -145,8 +145,8 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn -c deploy/gunicorn.conf.py APP, with its CPU time read from /proc."""
 
-    def __init__(self, app: str, env: dict, log: Path) -> None:
-        self.port = free_port()
+    def __init__(self, app: str, env: dict, log: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("w")
         self.process = subprocess.Popen(
@@ -447,12 +447,7 @@ def scale_out(first: Gunicorn, env: dict, platform, workdir: Path, launches: int
 
 def _start_on(port: int, app: str, env: dict, log: Path) -> Gunicorn:
     """A Gunicorn on a port chosen beforehand."""
-    original = free_port
-    globals()["free_port"] = lambda: port
-    try:
-        return Gunicorn(app, env, log)
-    finally:
-        globals()["free_port"] = original
+    return Gunicorn(app, env, log, port=port)
 
 
 def main() -> None:
