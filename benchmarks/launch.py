@@ -152,7 +152,9 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "deploy/gunicorn.conf.py"),
              "--access-logfile", "/dev/null", app],
-            cwd=ROOT, env={**os.environ, **env, "BIND": f"127.0.0.1:{self.port}",
+            # Each server its own metrics folder: gunicorn.conf.py empties it at start.
+            cwd=ROOT, env={"PROMETHEUS_MULTIPROC_DIR": str(log.with_suffix(".metrics")),
+                           **os.environ, **env, "BIND": f"127.0.0.1:{self.port}",
                            "WEB_CONCURRENCY": "2"},
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

@@ -130,7 +130,8 @@ def _number(value: float | None) -> str:
     """12.0 -> '12', 12.5 -> '12.5'."""
     if value is None:
         return "-"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    # + 0.0 turns -0.0 into 0.0: "0", whichever of the two the cache in _score saw first.
+    return f"{value + 0.0:.2f}".rstrip("0").rstrip(".")
 
 
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",

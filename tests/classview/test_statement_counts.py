@@ -168,3 +168,42 @@ def test_class_pages_read_no_answers_and_score_nothing(course, app, library, db,
     # The figures come from sums the database makes; the answers stay in it.
     assert "attempt.answers" not in read and "attempt.element_points" not in read
     assert "attempt_element_score" in read
+
+
+def test_grade_column_says_what_each_grades_own_status_says(course, library, db):
+    """The class-wide query's wording per student and link equals the outbox's own view of
+    that grade, for grades in every state (a column read in the wrong place would differ)."""
+    grades = pytest.importorskip("lti_tool.grades")
+    from datetime import datetime, timezone
+
+    from lti_tool.classview import gradebook
+    from lti_tool.models.grades import DeliveryStatus
+
+    _, _, context, links, marker = course
+    users = seed_students(db, library, context, links, range(4), marker=marker)
+    when = datetime(2026, 3, 5, 14, 7, tzinfo=timezone.utc)
+    states = [
+        {"status": DeliveryStatus.DELIVERED, "delivered_at": when, "attempts": 1},
+        {"status": DeliveryStatus.FAILED_PERMANENT, "attempts": 1,
+         "last_error_explanation": "The VLE refused the score (400)."},
+        {"status": DeliveryStatus.PENDING, "attempts": 2, "last_error_explanation": None,
+         "next_attempt_at": datetime(2026, 3, 5, 9, 30, tzinfo=timezone.utc)},
+        {"status": DeliveryStatus.PENDING, "attempts": 0, "grading_progress": "PendingManual",
+         "score_given": 2.5},
+    ]
+    for user, state in zip(users, states, strict=True):
+        newest = grades.latest_delivery(db, user.id, links[0].id)
+        for name, value in state.items():
+            setattr(newest, name, value)
+    db.commit()
+    link_ids = [link.id for link in links]
+    statuses = gradebook.delivery_statuses(db, link_ids)
+    expected = {(user.id, link.id): grades.delivery_status(db, user.id, link.id).label
+                for user in users for link in links}
+    assert statuses == expected
+    texts = [statuses[(user.id, links[0].id)] for user in users]
+    assert texts[0].startswith("Sent to the gradebook on 05 Mar 2026 14:07 UTC: ")
+    assert texts[1] == "Not sent: The VLE refused the score (400)."
+    assert texts[2].endswith("tried 2 time(s), next try 09:30 UTC.")
+    assert texts[3].startswith("Waiting to be sent: 2.5 of ") and \
+        texts[3].endswith("(awaiting marking)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -21,7 +21,10 @@ WHEN = datetime(2026, 3, 5, 14, 7, 59, tzinfo=timezone.utc)
     (DeliveryStatus.PENDING, None, "Pending", 0, "Waiting to be sent: progress only"),
     (DeliveryStatus.PENDING, 3.0, "FullyGraded", 2,
      "Waiting to be sent (3 of 10); tried 2 time(s), next try 09:30 UTC. VLE timed out"),
+    (DeliveryStatus.PENDING, 3.0, "FullyGraded", 1,
+     "Waiting to be sent (3 of 10); tried 1 time(s), next try 09:30 UTC."),
     (DeliveryStatus.FAILED_PERMANENT, 3.0, "FullyGraded", 1, "Not sent: VLE timed out"),
+    (DeliveryStatus.SUPERSEDED, -0.0, "FullyGraded", 0, "Waiting to be sent: 0 of 10"),
 ])
 def test_each_status_reads_as_one_sentence(status: DeliveryStatus, given: float | None,
                                            progress: str, attempts: int, expected: str) -> None:
@@ -36,8 +39,24 @@ def test_each_status_reads_as_one_sentence(status: DeliveryStatus, given: float 
     assert view.label == expected
 
 
-def test_month_names_are_english_whatever_the_locale() -> None:
+def test_month_names_are_english() -> None:
     months = [status_label(DeliveryStatus.DELIVERED, 1.0, 1.0, "FullyGraded", 1,
                            WHEN.replace(month=m), WHEN, None).split()[6] for m in range(1, 13)]
     assert months == ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                       "Nov", "Dec"]
+
+
+def test_a_delivered_grade_without_its_time_says_so_plainly() -> None:
+    assert status_label(DeliveryStatus.DELIVERED, 4.0, 5.0, "FullyGraded", 1, None, WHEN,
+                        None) == "Sent to the gradebook: 4 of 5"
+
+
+def test_dates_read_as_strftime_wrote_them() -> None:
+    """The hand-made date matches '%d %b %Y %H:%M' in the C locale, any day of the year."""
+    day = datetime(2027, 1, 1, 0, 0, tzinfo=timezone.utc)
+    for n in range(0, 365 * 24, 7):
+        when = day + timedelta(hours=n, minutes=n % 60)
+        label = status_label(DeliveryStatus.DELIVERED, 1.0, 1.0, "FullyGraded", 1, when, when,
+                             None)
+        assert label == f"Sent to the gradebook on {when.strftime('%d %b %Y %H:%M')} UTC: 1 of 1"
+
