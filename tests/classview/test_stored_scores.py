@@ -256,3 +256,60 @@ def test_backfill_command_fills_attempts_an_older_release_scored(app, course, db
         select(AttemptElementScore).where(AttemptElementScore.attempt_id.not_in(older)))} == kept
     again = runner.invoke(["db", "backfill-scores"])
     assert "Stored the figures of 0 attempt(s)" in again.output
+
+
+def test_backfill_beside_a_marker_leaves_the_figures_of_the_last_marks(app, course, db):
+    """`db backfill-scores` runs beside live traffic: racing a marker on an attempt an older
+    release left without figures, the stored figures end as the re-score of the marks saved
+    (a marker refused as 'marked first' saves again, as the page asks)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from lti_tool.attempts.evidence import backfill
+
+    context, links, marker, library = course
+    r4 = links["r4-frozen"]
+    sally = student(db, context, "sally-backfill")
+    attempt = lifecycle.start(db, library, sally, r4)
+    module = module_of(library, attempt)
+    answer(db, attempt, module, 2)
+    lifecycle.submit(db, library, sally, r4, attempt.number)
+    db.commit()
+    engine = app.extensions["lti_tool.engine"]
+    make_session = app.extensions["lti_tool.sessionmaker"]
+
+    def backfiller() -> int:
+        with engine.begin() as connection:
+            return backfill(connection, library)[0]
+
+    def marker_at(level: float):
+        def save() -> int:
+            refusals = 0
+            while True:
+                session = make_session()
+                try:
+                    mark(session, session.get(Attempt, attempt.id), module,
+                         session.get(LtiUser, marker.id), level)
+                    return refusals
+                except (IntegrityError, StaleDataError):
+                    session.rollback()
+                    refusals += 1
+                    assert refusals < 5
+                finally:
+                    session.close()
+        return save
+
+    outcomes = set()
+    for trial in range(TRIALS):
+        # As an older release leaves a submission: scored, no stored figures.
+        db.execute(delete(AttemptElementScore).where(
+            AttemptElementScore.attempt_id == attempt.id))
+        db.commit()
+        level = 1.0 if trial % 2 else 0.5
+        scored, refusals = together(backfiller, marker_at(level))
+        outcomes.add((scored, refusals))
+        db.expire_all()
+        saved = db.get(Attempt, attempt.id).marks
+        assert saved == {r.id: {c.id: float(c.points) * level for c in r.rubric}
+                         for r in module.activities if r.type == "reflection"}
+        assert_stored_equals_rescore(db, library, links)
+    print("backfill scored / marker refused:", sorted(outcomes))
