@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -160,11 +160,19 @@ def other_courses(db, context: Context, rows: int, links: int = 10, per_pair: in
 
 
 def refresh_statistics(db) -> None:
-    """Planner statistics after bulk seeding, as PostgreSQL's autovacuum would gather them
-    within a minute (SQLite's planner keeps none unless asked)."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("ANALYZE"))
-        db.commit()
+    """VACUUM ANALYZE after bulk seeding, as PostgreSQL's autovacuum does within a minute of
+    that many inserts: planner statistics, and pages marked all-visible (freshly written
+    rows cost a visibility check on every read; the class summary's query took 140 ms
+    before and 95 ms after). SQLite's planner keeps no statistics unless asked."""
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    db.commit()
+    raw = db.get_bind().raw_connection()  # VACUUM cannot run in a transaction
+    try:
+        raw.driver_connection.autocommit = True
+        raw.driver_connection.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()
 
 
 def worker_memory(url: str, workdir: Path, launch_id: str, lecturer_id: int) -> None:
