@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_ENV := LTI_TOOL_SANDBOX=1 LTI_TOOL_BASE_URL=http://$(HOST):$(PORT) LTI_TOOL_TRUSTED_PROXIES=0
 
-.PHONY: install demo test lint validate clean-demo bench
+.PHONY: install demo test lint validate clean-demo bench bench-postgres
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: install
 	$(BIN)/python benchmarks/launch.py
 	$(BIN)/python benchmarks/classview.py
 	$(BIN)/python benchmarks/grades_delivery.py
+
+# The same on a throwaway PostgreSQL cluster (the server binaries the tests use).
+bench-postgres: install
+	$(BIN)/python benchmarks/launch.py --postgres
+	$(BIN)/python benchmarks/classview.py --postgres
+	$(BIN)/python benchmarks/grades_delivery.py --postgres
 
 lint: install
 	$(BIN)/ruff check lti_tool tests deploy benchmarks
