@@ -175,21 +175,13 @@ def refresh_statistics(db) -> None:
         raw.close()
 
 
-def worker_memory(url: str, workdir: Path, launch_id: str, lecturer_id: int) -> None:
+def worker_memory(url: str, workdir: Path, launch_id: str, cookie, secret: str) -> None:
     """Each gunicorn worker's peak resident size (VmHWM) serving the course view and the CSV
-    a few times, under deploy/gunicorn.conf.py on the benchmark's database."""
-    from benchmarks.launch import Gunicorn, free_port
+    a few times, under deploy/gunicorn.conf.py on the benchmark's database, with the
+    lecturer's session `cookie` (signed with `secret`)."""
+    from benchmarks.launch import Gunicorn, children, free_port
     from lti_tool.keys import Keyring
 
-    secret = secrets.token_hex(32)
-    app = create_app(TestConfig(INSTANCE_DIR=workdir / "instance", SQLALCHEMY_DATABASE_URL=url,
-                                KEYS_DIR=workdir / "keys", BASE_URL="http://localhost",
-                                SECRET_KEY=secret))
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["user_id"] = lecturer_id
-        session["launches"] = [launch_id]
-    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     if not (workdir / "keys").exists():
         Keyring(workdir / "keys").generate()
     port = free_port()
@@ -199,7 +191,11 @@ def worker_memory(url: str, workdir: Path, launch_id: str, lecturer_id: int) -> 
         "LTI_TOOL_BASE_URL": f"http://127.0.0.1:{port}", "LTI_TOOL_TRUSTED_PROXIES": "0",
         "LTI_TOOL_LOG_LEVEL": "warning"}, workdir / "gunicorn.log", port=port)
     try:
-        workers = _workers(server.process.pid, 2)  # WEB_CONCURRENCY as benchmarks.launch sets it
+        deadline = time.monotonic() + 30  # gunicorn forks its workers in turn
+        while len(workers := children(server.process.pid)) < Gunicorn.WORKERS:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn started {len(workers)} of {Gunicorn.WORKERS} workers")
+            time.sleep(0.1)
         before = {pid: _status(pid, "VmRSS") for pid in workers}
         for _ in range(6):  # a connection each, so that both workers serve pages
             for path in ("course", "course/export.csv"):
@@ -216,19 +212,6 @@ def worker_memory(url: str, workdir: Path, launch_id: str, lecturer_id: int) -> 
               + f" (largest peak {max(peaks.values()) / 1024:.0f} MB)")
     finally:
         server.stop()
-        app.extensions["lti_tool.engine"].dispose()
-
-
-def _workers(master: int, count: int) -> list[int]:
-    """The master's worker pids, once all `count` have started (gunicorn forks them in turn)."""
-    children = Path(f"/proc/{master}/task/{master}/children")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        pids = [int(p) for p in children.read_text().split()] if children.exists() else []
-        if len(pids) >= count:
-            return pids
-        time.sleep(0.1)
-    raise SystemExit(f"gunicorn {master} started {len(pids)} of {count} workers")
 
 
 def _status(pid: int, field: str) -> int:
@@ -309,8 +292,11 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
     workdir = Path(tempfile.mkdtemp(prefix="classview-bench-"))
     url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     migrate.upgrade(url)
+    # A secret a production process accepts, so gunicorn reads this app's session cookie.
+    secret = secrets.token_hex(32)
     app = create_app(TestConfig(INSTANCE_DIR=workdir / "instance", SQLALCHEMY_DATABASE_URL=url,
-                                KEYS_DIR=workdir / "keys", BASE_URL="http://localhost"))
+                                KEYS_DIR=workdir / "keys", BASE_URL="http://localhost",
+                                SECRET_KEY=secret))
     library = Library()
     counter = Counter(app.extensions["lti_tool.engine"])
     db = app.extensions["lti_tool.sessionmaker"]()
@@ -357,7 +343,8 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
                   f"{peak / 2**20:.0f} MB (tracemalloc)")
         print(f"this process's peak resident size, seeding included: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-        worker_memory(url, workdir, launch_id, lecturer.id)
+        worker_memory(url, workdir, launch_id,
+                      client.get_cookie(app.config["SESSION_COOKIE_NAME"]), secret)
     finally:
         db.close()
         app.extensions["lti_tool.engine"].dispose()

@@ -145,6 +145,8 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn -c deploy/gunicorn.conf.py APP, with its CPU time read from /proc."""
 
+    WORKERS = 2
+
     def __init__(self, app: str, env: dict, log: Path, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -155,7 +157,7 @@ class Gunicorn:
             # Each server its own metrics folder: gunicorn.conf.py empties it at start.
             cwd=ROOT, env={"PROMETHEUS_MULTIPROC_DIR": str(log.with_suffix(".metrics")),
                            **os.environ, **env, "BIND": f"127.0.0.1:{self.port}",
-                           "WEB_CONCURRENCY": "2"},
+                           "WEB_CONCURRENCY": str(self.WORKERS)},
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -177,12 +179,16 @@ class Gunicorn:
         self.log.close()
 
 
+def children(pid: int) -> list[int]:
+    """The pids of a process's children (a gunicorn master's workers), from /proc."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in listed.read_text().split()] if listed.exists() else []
+
+
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a process and its children so far (children that exited included)."""
     total = 0.0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for each in [pid] + ([int(p) for p in children.read_text().split()]
-                         if children.exists() else []):
+    for each in [pid] + children(pid):
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
@@ -378,7 +384,7 @@ def run(launches: int, concurrencies: list[int], database_url: str | None) -> No
         # The base URL must name the port, which gunicorn binds: pick it first.
         port = free_port()
         tool_env = {**tool_port_env, "LTI_TOOL_BASE_URL": f"http://127.0.0.1:{port}"}
-        tool = _start_on(port, "lti_tool.wsgi:app", tool_env, workdir / "tool.log")
+        tool = Gunicorn("lti_tool.wsgi:app", tool_env, workdir / "tool.log", port=port)
         servers["tool"] = tool
         postgres = None if url.startswith("sqlite") else postmaster(url)
         cpus = {"tool": Cpu([tool], postgres)}
@@ -389,12 +395,12 @@ def run(launches: int, concurrencies: list[int], database_url: str | None) -> No
             if where == url:
                 minimal_database(url)
             minimal_port = free_port()
-            servers[name] = _start_on(minimal_port, "benchmarks.launch:minimal_app()", {
+            servers[name] = Gunicorn("benchmarks.launch:minimal_app()", {
                 "MINIMAL_DB": where, "MINIMAL_ISSUER": platform.issuer,
                 "MINIMAL_CLIENT_ID": platform.client_id,
                 "MINIMAL_JWKS_URL": platform.key_set_url,
                 "MINIMAL_BASE_URL": f"http://127.0.0.1:{minimal_port}", **common},
-                workdir / f"{name}.log")
+                workdir / f"{name}.log", port=minimal_port)
             cpus[name] = Cpu([servers[name]], postgres if where == url else None)
         for server in servers.values():  # warm up: imports, key set caches, connections
             load(server, platform, 20, 4, f"warm-{secrets.token_hex(3)}")
@@ -445,11 +451,6 @@ def scale_out(first: Gunicorn, env: dict, platform, workdir: Path, launches: int
               f"{busy:4.2f} of {os.cpu_count()} cores busy")
     print(f"  two instances / one: {two['per_s'] / one['per_s']:.2f}x (the load generator, "
           f"the platform and PostgreSQL share the same cores)")
-
-
-def _start_on(port: int, app: str, env: dict, log: Path) -> Gunicorn:
-    """A Gunicorn on a port chosen beforehand."""
-    return Gunicorn(app, env, log, port=port)
 
 
 def main() -> None:

@@ -100,8 +100,7 @@ def test_a_statement_alone_commits_by_itself_unless_a_transaction_is_open(sessio
     """ALONE spares a one-statement unit of work (a login) its BEGIN and COMMIT."""
     states = select(LoginState.state).order_by(LoginState.state)
     with sessions() as writer, sessions() as reader:
-        values = _state("alone", "n-alone").__dict__
-        row = {key: value for key, value in values.items() if not key.startswith("_")}
+        row = _values("alone", "n-alone")
         writer.connection().execute(insert(LoginState), row, execution_options=ALONE)
         assert reader.scalars(states).all() == ["alone"]  # before the writer commits
         writer.commit()
