@@ -10,7 +10,8 @@ run in the same process on the same data: the floor (one SELECT of every attempt
 figures in the course, what the class view read before it summed them in SQL) and the old path
 (every attempt re-scored per page view, one grade query per student per link, as the class
 view computed it before issue 11). The database also holds the rest of an institution's
-outbox (`--other-outbox`, default 300,000 grade deliveries of another course), and at the end
+outbox (`--other-outbox`, default 300,000 grade deliveries of another course) and most of the
+class's scores are marked sent, as the grade worker would have sent them; at the end
 each gunicorn worker's peak resident size is read after it served course views and CSVs.
 Nothing here asserts a threshold.
 
@@ -157,6 +158,24 @@ def other_courses(db, context: Context, rows: int, links: int = 10, per_pair: in
         db.execute(insert(GradeDelivery), batch)
     db.commit()
     return added
+
+
+def sent_to_gradebook(db, link_ids) -> None:
+    """What the grade worker would have done meanwhile: nine in ten waiting scores delivered,
+    one in a hundred refused, the rest still waiting (the seed leaves every score waiting, and
+    a real class's grade column mostly reads "Sent to the gradebook on ...")."""
+    from sqlalchemy import and_, update
+
+    from lti_tool.models.grades import DeliveryStatus, GradeDelivery
+
+    waiting = and_(GradeDelivery.resource_link_id.in_(link_ids),
+                   GradeDelivery.status == DeliveryStatus.PENDING)
+    db.execute(update(GradeDelivery).where(waiting, GradeDelivery.id % 100 == 0).values(
+        status=DeliveryStatus.FAILED_PERMANENT, attempts=1, last_error_status=400,
+        last_error_explanation="The VLE refused the score: the grade item is locked."))
+    db.execute(update(GradeDelivery).where(waiting, GradeDelivery.id % 10 != 0).values(
+        status=DeliveryStatus.DELIVERED, attempts=1, delivered_at=GradeDelivery.score_timestamp))
+    db.commit()
 
 
 def refresh_statistics(db) -> None:
@@ -316,6 +335,7 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
             print(f"\nN = {size} students x {len(links)} modules [{kind}] "
                   f"(seeded {size - seeded} in {time.perf_counter() - start:.0f} s)")
             seeded = size
+            sent_to_gradebook(db, link_ids)
             refresh_statistics(db)
             base, base_cpu, base_statements, rows = timed(lambda: floor(app, link_ids), counter)
             print(f"{'figure':<28}{'ms':>8}{'CPU ms':>8}{'statements':>12}{'x floor':>9}"

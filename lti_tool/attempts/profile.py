@@ -151,7 +151,8 @@ def mastery_totals(session: Session, link_ids: Collection[int], counting: str,
              .group_by(counted.c.user_id, score.element))
     out: dict[int, dict[str, Total]] = {}
     # Numbers only: run as Core, without the ORM's per-row loading.
-    for user_id, element, earned, possible, pending in session.connection().execute(query):
+    # .all(): psycopg hands over every row in one call, not one call per row.
+    for user_id, element, earned, possible, pending in session.connection().execute(query).all():
         out.setdefault(user_id, {})[element] = (float(earned), float(possible), bool(pending))
     return out
 
@@ -177,7 +178,7 @@ def domain_totals(session: Session, plan: Plan, link_ids: Collection[int], count
     rows = session.connection().execute(  # Core: numbers, no ORM loading
         select(parts.c.user_id, parts.c.domain, func.sum(parts.c.earned),
                func.sum(parts.c.possible))
-        .where(parts.c.domain.is_not(None)).group_by(parts.c.user_id, parts.c.domain))
+        .where(parts.c.domain.is_not(None)).group_by(parts.c.user_id, parts.c.domain)).all()
     out: dict[int, dict[str, tuple[float, float]]] = {}
     for user_id, domain, points, max_points in rows:
         out.setdefault(user_id, {})[domain] = (float(points), float(max_points))

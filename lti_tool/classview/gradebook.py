@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any, cast
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import DateTime, String, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from ..attempts.settings import LinkSettings
@@ -63,20 +63,36 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
     if user_ids is not None:
         pairs = pairs.where(Attempt.user_id.in_(user_ids))
     submitted = pairs.distinct().subquery()
-    # Looked up per student and link through the outbox's (user, link) index, so the work
-    # follows the class's size, not the size of every course's outbox.
-    newest = (select(GradeDelivery.id).where(
-        GradeDelivery.user_id == submitted.c.user_id,
-        GradeDelivery.resource_link_id == submitted.c.resource_link_id)
-        .order_by(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc()).limit(1)
-        .correlate(submitted).scalar_subquery())
-    # Core, columns in status_label's order: no ORM loading, no object per row.
-    rows = session.connection().execute(select(
-        GradeDelivery.user_id, GradeDelivery.resource_link_id,
-        GradeDelivery.status, GradeDelivery.score_given, GradeDelivery.score_maximum,
-        GradeDelivery.grading_progress, GradeDelivery.attempts, GradeDelivery.delivered_at,
-        GradeDelivery.next_attempt_at, GradeDelivery.last_error_explanation,
-    ).join(submitted, GradeDelivery.id == newest))
+    delivery = GradeDelivery
+    # Columns in status_label's order, run as Core: no ORM loading, no object per row. The
+    # status as its stored text and the times without their zone (status_label compares the
+    # text and formats the clock): 13,000 rows skip the enum and UTC conversions.
+    figures = (type_coerce(delivery.status, String()), delivery.score_given,
+               delivery.score_maximum, delivery.grading_progress, delivery.attempts,
+               type_coerce(delivery.delivered_at, DateTime()),
+               type_coerce(delivery.next_attempt_at, DateTime()),
+               delivery.last_error_explanation)
+    # The newest score per student and link, looked up through the outbox's (user, link)
+    # index, so the work follows the class's size, not the size of every course's outbox.
+    # PostgreSQL is told so with LATERAL: as a correlated subquery in the join it may hash the
+    # whole outbox instead (measured 145 against 65 ms, 30,000 other rows); SQLite has no
+    # LATERAL and plans the correlated subquery as lookups.
+    if session.get_bind().dialect.name == "postgresql":
+        newest = (select(*figures).where(delivery.user_id == submitted.c.user_id,
+                                         delivery.resource_link_id == submitted.c.resource_link_id)
+                  .order_by(delivery.score_timestamp.desc(), delivery.id.desc()).limit(1)
+                  .lateral())
+        query = (select(submitted.c.user_id, submitted.c.resource_link_id, newest)
+                 .select_from(submitted).join(newest, true()))
+    else:
+        newest_id = (select(delivery.id).where(
+            delivery.user_id == submitted.c.user_id,
+            delivery.resource_link_id == submitted.c.resource_link_id)
+            .order_by(delivery.score_timestamp.desc(), delivery.id.desc()).limit(1)
+            .correlate(submitted).scalar_subquery())
+        query = select(delivery.user_id, delivery.resource_link_id, *figures).join(
+            submitted, delivery.id == newest_id)
+    rows = session.connection().execute(query).all()  # one psycopg call, not one per row
     return {(user_id, link_id): status_label(*figures) for user_id, link_id, *figures in rows}
 
 

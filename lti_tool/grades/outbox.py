@@ -46,11 +46,11 @@ class DeliveryView:
         return self.status.value
 
 
-def status_label(status: DeliveryStatus, score_given: float | None, score_maximum: float,
+def status_label(status: DeliveryStatus | str, score_given: float | None, score_maximum: float,
                  grading_progress: str, attempts: int, delivered_at: datetime | None,
                  next_attempt_at: datetime, explanation: str | None) -> str:
     """Where a score stands, in one short sentence (DeliveryView.label; the class view calls
-    it for every student and link, so it builds no object)."""
+    it for every student and link, so it builds no object; ``status`` may be the stored text)."""
     score = (f"{_number(score_given)} of {_number(score_maximum)}"
              if score_given is not None else "progress only")
     pending_mark = " (awaiting marking)" if grading_progress == "PendingManual" else ""
