@@ -166,15 +166,17 @@ def sent_to_gradebook(db, link_ids) -> None:
     a real class's grade column mostly reads "Sent to the gradebook on ...")."""
     from sqlalchemy import and_, update
 
+    from lti_tool.models.base import utcnow
     from lti_tool.models.grades import DeliveryStatus, GradeDelivery
 
     waiting = and_(GradeDelivery.resource_link_id.in_(link_ids),
                    GradeDelivery.status == DeliveryStatus.PENDING)
     db.execute(update(GradeDelivery).where(waiting, GradeDelivery.id % 100 == 0).values(
         status=DeliveryStatus.FAILED_PERMANENT, attempts=1, last_error_status=400,
-        last_error_explanation="The VLE refused the score: the grade item is locked."))
+        last_error_explanation="The VLE refused the score: the grade item is locked.",
+        updated_at=utcnow()))
     db.execute(update(GradeDelivery).where(waiting, GradeDelivery.id % 10 != 0).values(
-        status=DeliveryStatus.DELIVERED, attempts=1, delivered_at=GradeDelivery.score_timestamp))
+        status=DeliveryStatus.DELIVERED, attempts=1, delivered_at=utcnow(), updated_at=utcnow()))
     db.commit()
 
 

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from typing import Any, cast
 
 import requests
-from sqlalchemy import DateTime, String, select, true, type_coerce
+from sqlalchemy import DateTime, String, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from ..attempts.settings import LinkSettings
@@ -64,20 +64,25 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
         pairs = pairs.where(Attempt.user_id.in_(user_ids))
     submitted = pairs.distinct().subquery()
     delivery = GradeDelivery
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def utc_clock(column: Any) -> Any:
+        """A time as naive UTC: PostgreSQL would answer in the session's TimeZone."""
+        return type_coerce(func.timezone("UTC", column) if postgres else column, DateTime())
+
     # Columns in status_label's order, run as Core: no ORM loading, no object per row. The
-    # status as its stored text and the times without their zone (status_label compares the
-    # text and formats the clock): 13,000 rows skip the enum and UTC conversions.
+    # status as its stored text and the times as UTC wall-clock (status_label compares the
+    # text and formats the clock): 13,000 rows skip the enum and zone conversions.
     figures = (type_coerce(delivery.status, String()), delivery.score_given,
                delivery.score_maximum, delivery.grading_progress, delivery.attempts,
-               type_coerce(delivery.delivered_at, DateTime()),
-               type_coerce(delivery.next_attempt_at, DateTime()),
+               utc_clock(delivery.delivered_at), utc_clock(delivery.next_attempt_at),
                delivery.last_error_explanation)
     # The newest score per student and link, looked up through the outbox's (user, link)
     # index, so the work follows the class's size, not the size of every course's outbox.
     # PostgreSQL is told so with LATERAL: as a correlated subquery in the join it may hash the
     # whole outbox instead (measured 145 against 65 ms, 30,000 other rows); SQLite has no
     # LATERAL and plans the correlated subquery as lookups.
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         newest = (select(*figures).where(delivery.user_id == submitted.c.user_id,
                                          delivery.resource_link_id == submitted.c.resource_link_id)
                   .order_by(delivery.score_timestamp.desc(), delivery.id.desc()).limit(1)

@@ -40,9 +40,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None,
                              dialect: Dialect) -> datetime | None:
         """Give back aware datetimes in UTC."""
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
+        if value is None or value.tzinfo is timezone.utc:
+            return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        # PostgreSQL answers in the session's TimeZone (a server set to Europe/London would
+        # give summer times an hour ahead, and pages label them UTC).
+        return value.astimezone(timezone.utc)
 
 
 def str_enum(enum_class: type[enum.Enum]) -> Enum:

@@ -207,3 +207,38 @@ def test_grade_column_says_what_each_grades_own_status_says(course, library, db)
     assert texts[2].endswith("tried 2 time(s), next try 09:30 UTC.")
     assert texts[3].startswith("Waiting to be sent: 2.5 of ") and \
         texts[3].endswith("(awaiting marking)")
+    # The rows of some students only (the course view's page), the same words.
+    some = gradebook.delivery_statuses(db, link_ids, [users[1].id, users[2].id])
+    assert some == {key: text for key, text in expected.items()
+                    if key[0] in (users[1].id, users[2].id)}
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_grade_times_read_as_utc_whatever_the_servers_time_zone(course, library, db):
+    """A PostgreSQL server set to another zone answers in it; the grade column, the outbox's
+    own view and the model all still say the UTC time they call it."""
+    grades = pytest.importorskip("lti_tool.grades")
+    from datetime import datetime, timezone
+
+    from lti_tool.classview import gradebook
+    from lti_tool.models.grades import DeliveryStatus
+
+    _, _, context, links, marker = course
+    [user] = seed_students(db, library, context, links, range(1), marker=marker)
+    when = datetime(2026, 7, 5, 14, 7, tzinfo=timezone.utc)  # summer: London is UTC+1
+    newest = grades.latest_delivery(db, user.id, links[0].id)
+    newest.status, newest.delivered_at, newest.attempts = DeliveryStatus.DELIVERED, when, 1
+    db.commit()
+    connection = db.connection()
+    connection.exec_driver_sql("SET TIME ZONE 'Asia/Tokyo'")
+    try:
+        db.expire_all()
+        assert grades.latest_delivery(db, user.id, links[0].id).delivered_at == when
+        assert grades.latest_delivery(db, user.id, links[0].id).delivered_at.utcoffset() \
+            .total_seconds() == 0
+        text = gradebook.delivery_statuses(db, [links[0].id])[(user.id, links[0].id)]
+        assert text.startswith("Sent to the gradebook on 05 Jul 2026 14:07 UTC: ")
+        assert grades.delivery_status(db, user.id, links[0].id).label == text
+    finally:
+        connection.exec_driver_sql("RESET TIME ZONE")
