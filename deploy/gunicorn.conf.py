@@ -67,6 +67,10 @@ logconfig_dict = {
 # Only the proxy in front may set X-Forwarded-*; the app honours LTI_TOOL_TRUSTED_PROXIES hops.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "lti_tool.wsgi:app"
+# No gunicornc control socket (gunicorn 25+): nothing here uses it, and by default it is one
+# path per user ($HOME/.gunicorn/gunicorn.ctl), so two instances on one host take it from each
+# other, and a read-only root file system logs an error at every start.
+control_socket_disable = True
 # /tmp, not the container's writable layer (read-only in Kubernetes), for worker heartbeats.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", tempfile.gettempdir())
 # Metrics from every worker process are summed through files in this folder.

@@ -109,7 +109,9 @@ def test_gunicorn_as_uid_10001_with_read_only_keys(pg_cluster, readonly_keys):
     migrate.upgrade(url)
     port = free_port()
     site = next(p for p in os.sys.path if p.endswith("site-packages") and ".venv" in p)
-    env = clean_env(PYTHONPATH=f"{ROOT}:{site}", HOME="/tmp", LTI_TOOL_DATABASE_URL=url,
+    home = base / "home"  # read-only, as in the image under readOnlyRootFilesystem
+    home.mkdir(mode=0o555)
+    env = clean_env(PYTHONPATH=f"{ROOT}:{site}", HOME=str(home), LTI_TOOL_DATABASE_URL=url,
                     LTI_TOOL_KEYS_DIR=str(keys), LTI_TOOL_SECRET_KEY="k" * 64,
                     LTI_TOOL_INSTANCE_DIR=str(base / "instance"),
                     LTI_TOOL_BASE_URL="https://tool.example.ac.uk",
@@ -151,3 +153,4 @@ def test_gunicorn_as_uid_10001_with_read_only_keys(pg_cluster, readonly_keys):
     assert register[0]["request_id"] == rid
     assert "Traceback" not in err
     assert all(json.loads(line)["level"] for line in err.splitlines() if line.startswith("{"))
+    assert "control socket" not in err.lower() and "control server" not in err.lower()
