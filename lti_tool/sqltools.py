@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
-    ColumnElement,
     Connection,
     Label,
     Row,
-    Subquery,
     Table,
     TextualSelect,
     bindparam,
-    func,
     literal_column,
     select,
     text,
@@ -27,10 +23,9 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
-Expression = ColumnElement[Any] | QueryableAttribute[Any]  # a column or a mapped attribute
 
 
 def get_or_insert(session: Session, model: type[T], defaults: dict[str, Any] | None = None,
@@ -51,31 +46,6 @@ def get_or_insert(session: Session, model: type[T], defaults: dict[str, Any] | N
                     .on_conflict_do_nothing(index_elements=list(key)))
     return session.scalars(select(model).filter_by(**key)
                            .execution_options(populate_existing=True)).one()
-
-
-class FirstPerGroup(NamedTuple):
-    """Rows of a subquery, of which ``where`` keeps the first of each group."""
-
-    rows: Subquery
-    where: tuple[ColumnElement[bool], ...]
-
-
-def first_per_group(session: Session, columns: Sequence[Expression],
-                    where: Sequence[ColumnElement[bool]], partition: Sequence[Expression],
-                    order: Sequence[Expression]) -> FirstPerGroup:
-    """Of the rows ``where`` selects, the first by ``order`` in each ``partition`` group: a
-    subquery of ``columns`` (give every expression a label) and the condition that keeps them."""
-    if session.get_bind().dialect.name == "postgresql":
-        # DISTINCT ON, whose row count PostgreSQL estimates from the columns' statistics. For
-        # a window's ``rank = 1`` it guesses 0.5% of the rows and then sorts where it should
-        # hash: the class view's course page took 0.93-0.95x the time this way.
-        return FirstPerGroup(select(*columns).where(*where).distinct(*partition)
-                             .order_by(*partition, *order).subquery(), ())
-    # SQLite has no DISTINCT ON. The rank is filtered by the caller's own query, which SQLite
-    # then runs in one pass (another subquery around it would be materialised: 10% slower).
-    ranked = select(*columns, func.row_number().over(partition_by=partition, order_by=order)
-                    .label("rank")).where(*where).subquery()
-    return FirstPerGroup(ranked, (ranked.c.rank == 1,))
 
 
 def table_of(model: type[Any]) -> Table:

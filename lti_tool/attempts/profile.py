@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, not_, select
 from sqlalchemy.orm import Session
 
 from ..content import Library, Module, ModuleNotFound
@@ -22,7 +22,6 @@ from ..progress import (
     capability_profile,
     teaching_modules,
 )
-from ..sqltools import FirstPerGroup, first_per_group
 from .answers import score_of
 from .settings import link_settings
 
@@ -113,11 +112,11 @@ def installed(versions: Mapping[tuple[str, str], Module | None]) -> list[ColumnE
             for (module_id, version), module in sorted(versions.items()) if module is None]
 
 
-def counted_attempts_query(session: Session, link_ids: Collection[int], counting: str,
+def counted_attempts_query(link_ids: Collection[int], counting: str,
                            versions: Mapping[tuple[str, str], Module | None],
-                           user_ids: Collection[int] | None = None) -> FirstPerGroup:
-    """The attempts that count for mastery, one per user and module: a subquery (id, user_id,
-    pending_manual) and the condition that keeps them.
+                           user_ids: Collection[int] | None = None) -> Subquery:
+    """The attempts that count for mastery, as a subquery (id, user_id, pending_manual) with
+    ``rank`` 1 on the one that counts per user and module.
 
     The rule of lti_tool.progress.counted_attempts over profile_of's attempts: submitted, on an
     installed version, one per module id (versions compete), the best by percent with ties to
@@ -125,13 +124,14 @@ def counted_attempts_query(session: Session, link_ids: Collection[int], counting
     """
     key = ((Attempt.submitted_at.desc(),) if counting == "latest" else
            (func.coalesce(Attempt.percent, 0.0).desc(), Attempt.submitted_at.desc()))
+    rank = func.row_number().over(partition_by=(Attempt.user_id, Attempt.module_id),
+                                  order_by=(*key, Attempt.created_at.desc(), Attempt.id.desc()))
     where = [Attempt.resource_link_id.in_(link_ids), Attempt.status == AttemptStatus.SUBMITTED,
              *installed(versions)]
     if user_ids is not None:
         where.append(Attempt.user_id.in_(user_ids))
-    return first_per_group(session, (Attempt.id, Attempt.user_id, Attempt.pending_manual), where,
-                           (Attempt.user_id, Attempt.module_id),
-                           (*key, Attempt.created_at.desc(), Attempt.id.desc()))
+    return select(Attempt.id, Attempt.user_id, Attempt.pending_manual,
+                  rank.label("rank")).where(*where).subquery()
 
 
 def mastery_totals(session: Session, link_ids: Collection[int], counting: str,
@@ -142,12 +142,12 @@ def mastery_totals(session: Session, link_ids: Collection[int], counting: str,
     query, ``user_ids`` limiting it to some users."""
     if not link_ids or (user_ids is not None and not user_ids):
         return {}
-    counted, first = counted_attempts_query(session, link_ids, counting, versions, user_ids)
+    counted = counted_attempts_query(link_ids, counting, versions, user_ids)
     score = AttemptElementScore
     query = (select(counted.c.user_id, score.element, func.sum(score.earned),
                     func.sum(score.possible),
                     func.max(case((counted.c.pending_manual.is_(True), 1), else_=0)))
-             .join(score, score.attempt_id == counted.c.id).where(*first)
+             .join(score, score.attempt_id == counted.c.id).where(counted.c.rank == 1)
              .group_by(counted.c.user_id, score.element))
     out: dict[int, dict[str, Total]] = {}
     # Numbers only: run as Core, without the ORM's per-row loading.
@@ -165,7 +165,7 @@ def domain_totals(session: Session, plan: Plan, link_ids: Collection[int], count
     of everyone, without a row per element)."""
     if not link_ids:
         return {}
-    counted, first = counted_attempts_query(session, link_ids, counting, versions)
+    counted = counted_attempts_query(link_ids, counting, versions)
     score = AttemptElementScore
     whens = [(score.element.in_(element_ids), domain_id)
              for domain_id, _, element_ids in plan.domains if element_ids]
@@ -173,7 +173,8 @@ def domain_totals(session: Session, plan: Plan, link_ids: Collection[int], count
         return {}
     parts = (select(counted.c.user_id, case(*whens).label("domain"), score.earned,
                     score.possible)
-             .join(score, score.attempt_id == counted.c.id).where(*first).subquery())
+             .join(score, score.attempt_id == counted.c.id)
+             .where(counted.c.rank == 1).subquery())
     rows = session.connection().execute(  # Core: numbers, no ORM loading
         select(parts.c.user_id, parts.c.domain, func.sum(parts.c.earned),
                func.sum(parts.c.possible))

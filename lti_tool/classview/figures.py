@@ -19,7 +19,6 @@ from ..attempts.profile import installed
 from ..attempts.settings import link_settings
 from ..content import Module
 from ..models import Attempt, AttemptStatus, ResourceLink
-from ..sqltools import first_per_group
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def student_figures(session: Session, links: Collection[ResourceLink], module_id
         func.max(Attempt.submitted_at).label("submitted_at"),
     ).where(*scope).group_by(Attempt.user_id).subquery()
 
-    query = (_with_standing(session, activity, scope, links, counting, versions) if standing else
+    query = (_with_standing(activity, scope, links, counting, versions) if standing else
              select(activity, literal(0).label("counted"), literal(0).label("below")))
     # Numbers only: run as Core, without the ORM's per-row loading.
     rows = session.connection().execute(query)
@@ -74,7 +73,7 @@ def student_figures(session: Session, links: Collection[ResourceLink], module_id
     return out
 
 
-def _with_standing(session: Session, activity: Subquery, scope: Sequence[ColumnElement[bool]],
+def _with_standing(activity: Subquery, scope: Sequence[ColumnElement[bool]],
                    links: Collection[ResourceLink], counting: str,
                    versions: Mapping[tuple[str, str], Module | None]) -> Select[Any]:
     """The per-user figures joined with where each stands against the pass marks."""
@@ -82,17 +81,18 @@ def _with_standing(session: Session, activity: Subquery, scope: Sequence[ColumnE
     # best, ties to the earlier attempt, or the latest.
     key = ((Attempt.submitted_at.desc(), Attempt.number.desc()) if counting == "latest" else
            (func.coalesce(Attempt.percent, 0.0).desc(), Attempt.number.asc()))
-    counted, first = first_per_group(
-        session, (Attempt.user_id, Attempt.resource_link_id, Attempt.module_id,
-                  Attempt.module_version, func.coalesce(Attempt.percent, 0.0).label("percent")),
-        (*scope, Attempt.status == AttemptStatus.SUBMITTED),
-        (Attempt.user_id, Attempt.resource_link_id), key)
-    mark = _pass_mark(counted.c.resource_link_id, counted.c.module_id, counted.c.module_version,
+    ranked = select(
+        Attempt.user_id, Attempt.resource_link_id, Attempt.module_id, Attempt.module_version,
+        func.coalesce(Attempt.percent, 0.0).label("percent"),
+        func.row_number().over(partition_by=(Attempt.user_id, Attempt.resource_link_id),
+                               order_by=key).label("rank"),
+    ).where(*scope, Attempt.status == AttemptStatus.SUBMITTED).subquery()
+    mark = _pass_mark(ranked.c.resource_link_id, ranked.c.module_id, ranked.c.module_version,
                       links, versions)
     standing = select(
-        counted.c.user_id, func.count().label("counted"),
-        func.max(case((counted.c.percent < mark, 1), else_=0)).label("below"),
-    ).where(*first).group_by(counted.c.user_id).subquery()
+        ranked.c.user_id, func.count().label("counted"),
+        func.max(case((ranked.c.percent < mark, 1), else_=0)).label("below"),
+    ).where(ranked.c.rank == 1).group_by(ranked.c.user_id).subquery()
 
     return (select(activity, standing.c.counted, standing.c.below)
             .outerjoin(standing, standing.c.user_id == activity.c.user_id))
