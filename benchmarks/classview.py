@@ -160,6 +160,45 @@ def other_courses(db, context: Context, rows: int, links: int = 10, per_pair: in
     return added
 
 
+def other_courses_attempts(db, link_ids, user_ids, copies: int = 10) -> int:
+    """The rest of an institution's attempts: the given students' attempts in the class
+    copied `copies` times into the other course's links, with their element scores (bulk
+    INSERT ... SELECT), so that a plan that reads every course's scores shows in the figures.
+    Returns how many attempts the other course now has."""
+    from sqlalchemy import and_, case, func, insert
+
+    from lti_tool.models import AttemptElementScore
+
+    attempt, score = Attempt.__table__, AttemptElementScore.__table__
+    other = db.scalar(select(Context.id).where(Context.context_id == "course-2"))
+    others = list(db.scalars(select(ResourceLink.id).where(ResourceLink.context_id == other)
+                             .order_by(ResourceLink.id)))
+    if not others:
+        return 0
+    # Each class link onto one of the other course's, numbers kept apart so that (user, link,
+    # number) stays unique; ids far above the class's own.
+    target = case({link: others[n % len(others)] for n, link in enumerate(link_ids)},
+                  value=attempt.c.resource_link_id)
+    apart = case({link: 50 * (n // len(others)) for n, link in enumerate(link_ids)},
+                 value=attempt.c.resource_link_id)
+    mine = and_(attempt.c.resource_link_id.in_(link_ids), attempt.c.user_id.in_(user_ids))
+    names = [c.name for c in attempt.c]
+    for k in range(1, copies + 1):
+        offset = 10_000_000 * k
+        changed = {"id": attempt.c.id + offset, "resource_link_id": target,
+                   "number": attempt.c.number + 100 * k + apart}
+        db.execute(insert(attempt).from_select(names, select(
+            *(changed.get(name, attempt.c[name]) for name in names)).where(mine)))
+        db.execute(insert(score).from_select(
+            ["attempt_id", "element", "earned", "possible"],
+            select(score.c.attempt_id + offset, score.c.element, score.c.earned,
+                   score.c.possible).where(score.c.attempt_id.in_(
+                       select(attempt.c.id).where(mine)))))
+    db.commit()
+    return db.scalar(select(func.count()).select_from(attempt).where(
+        attempt.c.resource_link_id.in_(others)))
+
+
 def sent_to_gradebook(db, link_ids) -> None:
     """What the grade worker would have done meanwhile: nine in ten waiting scores delivered,
     one in a hundred refused, the rest still waiting (the seed leaves every score waiting, and
@@ -333,9 +372,15 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
         seeded = 0
         for size in sizes:
             start = time.perf_counter()
-            seed_students(db, library, context, links, range(seeded, size), marker=lecturer)
+            users = seed_students(db, library, context, links, range(seeded, size),
+                                  marker=lecturer)
             print(f"\nN = {size} students x {len(links)} modules [{kind}] "
                   f"(seeded {size - seeded} in {time.perf_counter() - start:.0f} s)")
+            if outbox:
+                start = time.perf_counter()
+                copied = other_courses_attempts(db, link_ids, [u.id for u in users])
+                print(f"other courses' attempts: {copied}, with their element scores "
+                      f"(copied in {time.perf_counter() - start:.0f} s)")
             seeded = size
             sent_to_gradebook(db, link_ids)
             refresh_statistics(db)
