@@ -107,10 +107,11 @@ def setup(app, db, library: Library):
     return context, links, lecturer, launch.id, client
 
 
-def other_courses(db, context: Context, rows: int, links: int = 10, per_pair: int = 3) -> int:
+def other_courses(db, context: Context, rows: int, links: int = 10,
+                  per_pair: int = 3) -> list[int]:
     """The rest of an institution's outbox: another course of the same deployment whose
     students' scores fill `rows` grade_delivery rows (bulk inserted; the class view must not
-    slow down as other courses' outboxes grow). Returns the rows added."""
+    slow down as other courses' outboxes grow). Returns the other course's link ids."""
     from sqlalchemy import insert
 
     from lti_tool.models.base import utcnow
@@ -157,24 +158,19 @@ def other_courses(db, context: Context, rows: int, links: int = 10, per_pair: in
     if batch:
         db.execute(insert(GradeDelivery), batch)
     db.commit()
-    return added
+    return link_ids
 
 
-def other_courses_attempts(db, link_ids, user_ids, copies: int = 10) -> int:
+def other_courses_attempts(db, link_ids, others, user_ids, copies: int = 10) -> int:
     """The rest of an institution's attempts: the given students' attempts in the class
-    copied `copies` times into the other course's links, with their element scores (bulk
-    INSERT ... SELECT), so that a plan that reads every course's scores shows in the figures.
-    Returns how many attempts the other course now has."""
+    copied `copies` times into the other course's links (`others`), with their element scores
+    (bulk INSERT ... SELECT), so that a plan that reads every course's scores shows in the
+    figures. Returns how many attempts the other course now has."""
     from sqlalchemy import and_, case, func, insert
 
     from lti_tool.models import AttemptElementScore
 
     attempt, score = Attempt.__table__, AttemptElementScore.__table__
-    other = db.scalar(select(Context.id).where(Context.context_id == "course-2"))
-    others = list(db.scalars(select(ResourceLink.id).where(ResourceLink.context_id == other)
-                             .order_by(ResourceLink.id)))
-    if not others:
-        return 0
     # Each class link onto one of the other course's, numbers kept apart so that (user, link,
     # number) stays unique; ids far above the class's own.
     target = case({link: others[n % len(others)] for n, link in enumerate(link_ids)},
@@ -364,9 +360,10 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
     try:
         context, links, lecturer, launch_id, client = setup(app, db, library)
         link_ids = [link.id for link in links]
+        others: list[int] = []
         if outbox:
             start = time.perf_counter()
-            other_courses(db, context, outbox)
+            others = other_courses(db, context, outbox)
             print(f"other courses' outbox: {outbox} grade deliveries "
                   f"(seeded in {time.perf_counter() - start:.0f} s)")
         seeded = 0
@@ -376,9 +373,9 @@ def run(sizes: list[int], database_url: str | None, old_up_to: int, outbox: int)
                                   marker=lecturer)
             print(f"\nN = {size} students x {len(links)} modules [{kind}] "
                   f"(seeded {size - seeded} in {time.perf_counter() - start:.0f} s)")
-            if outbox:
+            if others:
                 start = time.perf_counter()
-                copied = other_courses_attempts(db, link_ids, [u.id for u in users])
+                copied = other_courses_attempts(db, link_ids, others, [u.id for u in users])
                 print(f"other courses' attempts: {copied}, with their element scores "
                       f"(copied in {time.perf_counter() - start:.0f} s)")
             seeded = size

@@ -56,6 +56,7 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
     if grades is None or not link_ids:
         return {}
     from ..grades.outbox import status_label
+    from ..grades.scores import newest_delivery
     from ..models.grades import GradeDelivery
 
     pairs = select(Attempt.user_id, Attempt.resource_link_id).where(
@@ -63,7 +64,6 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
     if user_ids is not None:
         pairs = pairs.where(Attempt.user_id.in_(user_ids))
     submitted = pairs.distinct().subquery()
-    delivery = GradeDelivery
     postgres = session.get_bind().dialect.name == "postgresql"
 
     def utc_clock(column: Any) -> Any:
@@ -72,31 +72,27 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
 
     # Columns in status_label's order, run as Core: no ORM loading, no object per row. The
     # status as its stored text and the times as UTC wall-clock (status_label compares the
-    # text and formats the clock): 13,000 rows skip the enum and zone conversions.
-    figures = (type_coerce(delivery.status, String()), delivery.score_given,
-               delivery.score_maximum, delivery.grading_progress, delivery.attempts,
-               utc_clock(delivery.delivered_at), utc_clock(delivery.next_attempt_at),
-               delivery.last_error_explanation)
+    # text and formats the clock): through the enum and UTCDateTime, 13,000 rows took
+    # 1.3x (SQLite) and 1.5x (PostgreSQL) as long.
+    figures = (type_coerce(GradeDelivery.status, String()), GradeDelivery.score_given,
+               GradeDelivery.score_maximum, GradeDelivery.grading_progress,
+               GradeDelivery.attempts, utc_clock(GradeDelivery.delivered_at),
+               utc_clock(GradeDelivery.next_attempt_at), GradeDelivery.last_error_explanation)
     # The newest score per student and link, looked up through the outbox's (user, link)
     # index, so the work follows the class's size, not the size of every course's outbox.
     # PostgreSQL is told so with LATERAL: as a correlated subquery in the join it may hash the
     # whole outbox instead (measured 145 against 65 ms, 30,000 other rows); SQLite has no
     # LATERAL and plans the correlated subquery as lookups.
     if postgres:
-        newest = (select(*figures).where(delivery.user_id == submitted.c.user_id,
-                                         delivery.resource_link_id == submitted.c.resource_link_id)
-                  .order_by(delivery.score_timestamp.desc(), delivery.id.desc()).limit(1)
-                  .lateral())
+        newest = newest_delivery(submitted.c.user_id, submitted.c.resource_link_id,
+                                 *figures).lateral()
         query = (select(submitted.c.user_id, submitted.c.resource_link_id, newest)
                  .select_from(submitted).join(newest, true()))
     else:
-        newest_id = (select(delivery.id).where(
-            delivery.user_id == submitted.c.user_id,
-            delivery.resource_link_id == submitted.c.resource_link_id)
-            .order_by(delivery.score_timestamp.desc(), delivery.id.desc()).limit(1)
-            .correlate(submitted).scalar_subquery())
-        query = select(delivery.user_id, delivery.resource_link_id, *figures).join(
-            submitted, delivery.id == newest_id)
+        newest_id = (newest_delivery(submitted.c.user_id, submitted.c.resource_link_id,
+                                     GradeDelivery.id).correlate(submitted).scalar_subquery())
+        query = select(GradeDelivery.user_id, GradeDelivery.resource_link_id, *figures).join(
+            submitted, GradeDelivery.id == newest_id)
     rows = session.connection().execute(query).all()  # one psycopg call, not one per row
     return {(user_id, link_id): status_label(*figures) for user_id, link_id, *figures in rows}
 

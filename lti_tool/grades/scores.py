@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from ..attempts.settings import LinkSettings, counted_attempt, link_settings
@@ -142,9 +142,15 @@ def domain_tag(library: Library, module: Module | None) -> str:
 
 def latest_delivery(session: Session, user_id: int, link_id: int) -> GradeDelivery | None:
     """The newest score queued for a student and link, whatever became of it."""
-    return session.scalar(select(GradeDelivery).where(
-        GradeDelivery.user_id == user_id, GradeDelivery.resource_link_id == link_id)
-        .order_by(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc()).limit(1))
+    row: GradeDelivery | None = session.scalar(newest_delivery(user_id, link_id, GradeDelivery))
+    return row
+
+
+def newest_delivery(user_id: Any, link_id: Any, *columns: Any) -> Select[Any]:
+    """The newest score queued for a student and link (ids, or columns to correlate with)."""
+    return (select(*columns).where(GradeDelivery.user_id == user_id,
+                                   GradeDelivery.resource_link_id == link_id)
+            .order_by(GradeDelivery.score_timestamp.desc(), GradeDelivery.id.desc()).limit(1))
 
 
 def _score_fields(progress: Progress, counted: Attempt | None,

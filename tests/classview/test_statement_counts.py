@@ -234,9 +234,8 @@ def test_grade_times_read_as_utc_whatever_the_servers_time_zone(course, library,
     connection.exec_driver_sql("SET TIME ZONE 'Asia/Tokyo'")
     try:
         db.expire_all()
-        assert grades.latest_delivery(db, user.id, links[0].id).delivered_at == when
-        assert grades.latest_delivery(db, user.id, links[0].id).delivered_at.utcoffset() \
-            .total_seconds() == 0
+        read = grades.latest_delivery(db, user.id, links[0].id).delivered_at
+        assert read == when and read.utcoffset().total_seconds() == 0
         text = gradebook.delivery_statuses(db, [links[0].id])[(user.id, links[0].id)]
         assert text.startswith("Sent to the gradebook on 05 Jul 2026 14:07 UTC: ")
         assert grades.delivery_status(db, user.id, links[0].id).label == text
