@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import LtiUser
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery, LineItemLink
+from ..numbers import minute_text
 from .scores import latest_delivery
 
 
@@ -55,8 +56,7 @@ def status_label(status: DeliveryStatus | str, score_given: float | None, score_
              if score_given is not None else "progress only")
     pending_mark = " (awaiting marking)" if grading_progress == "PendingManual" else ""
     if status == DeliveryStatus.DELIVERED:
-        # strftime itself: an f-string's format spec costs three times as much per call.
-        when = f" on {delivered_at.strftime('%d %b %Y %H:%M')} UTC" if delivered_at else ""
+        when = f" on {minute_text(delivered_at)} UTC" if delivered_at else ""
         return f"Sent to the gradebook{when}: {score}{pending_mark}"
     if status == DeliveryStatus.FAILED_PERMANENT:
         return f"Not sent: {explanation or 'the VLE refused it'}"
