@@ -23,8 +23,8 @@ class RosterMember(Base):
     __table_args__ = (UniqueConstraint("context_id", "user_sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    context_id: Mapped[int] = mapped_column(ForeignKey("context.id", ondelete="CASCADE"),
-                                            index=True)
+    # Indexed by the unique constraint above.
+    context_id: Mapped[int] = mapped_column(ForeignKey("context.id", ondelete="CASCADE"))
     user_sub: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     given_name: Mapped[str | None] = mapped_column(String(255))
@@ -44,8 +44,8 @@ class ReflectionMark(Base):
     __table_args__ = (UniqueConstraint("attempt_id", "activity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"),
-                                            index=True)
+    # Indexed by the unique constraint above.
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
     activity_id: Mapped[str] = mapped_column(String(100))
     marker_id: Mapped[int | None] = mapped_column(
         ForeignKey("lti_user.id", ondelete="SET NULL"))

@@ -26,8 +26,8 @@ class Attempt(CreatedMixin, Base):
 
     __tablename__ = "attempt"
     __table_args__ = (
+        # Also the index of a student's attempts through a link (or anywhere).
         UniqueConstraint("user_id", "resource_link_id", "number"),
-        Index("ix_attempt_user_link", "user_id", "resource_link_id"),
         # The class view sums a course's attempts by link from this index alone, never
         # reading the rows (whose answers make them long: on SQLite, pages of overflow).
         Index("ix_attempt_class_view", "resource_link_id", "user_id", "status", "module_id",

@@ -19,9 +19,9 @@ class LtiUser(CreatedMixin, Base):
     __table_args__ = (UniqueConstraint("registration_id", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Looked up through the unique (registration_id, sub) index; no index of its own.
     registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registration.id", ondelete="CASCADE"), index=True
-    )
+        ForeignKey("registration.id", ondelete="CASCADE"))
     sub: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     given_name: Mapped[str | None] = mapped_column(String(255))
@@ -47,9 +47,8 @@ class Context(CreatedMixin, Base):
     __table_args__ = (UniqueConstraint("deployment_id", "context_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    deployment_id: Mapped[int] = mapped_column(
-        ForeignKey("deployment.id", ondelete="CASCADE"), index=True
-    )
+    deployment_id: Mapped[int] = mapped_column(  # indexed by the unique constraint above
+        ForeignKey("deployment.id", ondelete="CASCADE"))
     context_id: Mapped[str] = mapped_column(String(255))
     label: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(500))

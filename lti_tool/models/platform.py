@@ -51,9 +51,8 @@ class Deployment(CreatedMixin, Base):
     __table_args__ = (UniqueConstraint("registration_id", "deployment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("registration.id", ondelete="CASCADE"), index=True
-    )
+    registration_id: Mapped[int] = mapped_column(  # indexed by the unique constraint above
+        ForeignKey("registration.id", ondelete="CASCADE"))
     deployment_id: Mapped[str] = mapped_column(String(500))
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[DeploymentStatus] = mapped_column(
