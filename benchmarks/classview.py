@@ -164,8 +164,8 @@ def other_courses(db, context: Context, rows: int, links: int = 10,
 def other_courses_attempts(db, link_ids, others, user_ids, copies: int = 10) -> int:
     """The rest of an institution's attempts: the given students' attempts in the class
     copied `copies` times into the other course's links (`others`), with their element scores
-    (bulk INSERT ... SELECT), so that a plan that reads every course's scores shows in the
-    figures. Returns how many attempts the other course now has."""
+    (bulk INSERT ... SELECT) and their course totals, so that a plan that reads every course's
+    scores shows in the figures. Returns how many attempts the other course now has."""
     from sqlalchemy import and_, case, func, insert
 
     from lti_tool.models import AttemptElementScore
@@ -190,6 +190,10 @@ def other_courses_attempts(db, link_ids, others, user_ids, copies: int = 10) -> 
             select(score.c.attempt_id + offset, score.c.element, score.c.earned,
                    score.c.possible).where(score.c.attempt_id.in_(
                        select(attempt.c.id).where(mine)))))
+    # Their course totals too, as the tool keeps them (the copies bypassed the ORM).
+    from lti_tool.attempts.totals import refresh_all
+
+    refresh_all(db.connection())
     db.commit()
     return db.scalar(select(func.count()).select_from(attempt).where(
         attempt.c.resource_link_id.in_(others)))

@@ -39,6 +39,10 @@ def create_app(config: Config | None = None) -> Flask:
     from .main import bp as main_bp
 
     db.init_app(app)
+    # Every session keeps the class view's stored course totals with the attempts it changes.
+    from .attempts import totals
+
+    totals.install(app.extensions["lti_tool.sessionmaker"])
     sessions.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)

@@ -144,6 +144,18 @@ def db_backfill_scores() -> None:
                "longer installed were left without.")
 
 
+@db.command("refresh-totals")
+@with_appcontext
+def db_refresh_totals() -> None:
+    """Recompute every student's stored course totals from their attempts (after a rolling
+    upgrade from a release without them). Safe to repeat and to run beside live traffic."""
+    from .attempts.totals import refresh_everyone
+    from .db import get_session
+
+    done = refresh_everyone(get_session())
+    click.echo(f"Recomputed the course totals of {done} student(s).")
+
+
 # -- tool keys -----------------------------------------------------------------------------
 def _keyring() -> Keyring:
     """The tool's keyring from configuration."""

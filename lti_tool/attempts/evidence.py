@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..content import Library, ModuleNotFound
 from ..models import Attempt, ResourceLink
 from ..progress import evidence_by_element
+from . import totals
 from .answers import score_of
 from .settings import link_settings
 
@@ -36,11 +37,14 @@ _SCORES = sa.table("attempt_element_score", sa.column("attempt_id", sa.Integer),
                    sa.column("possible", sa.Float))
 
 
-def backfill(connection: sa.Connection, library: Library) -> tuple[int, int]:
+def backfill(connection: sa.Connection, library: Library, *,
+             keep_totals: bool = True) -> tuple[int, int]:
     """Score every submitted attempt without stored figures and store them, a batch at a time
-    (each in a savepoint: rows a live request wrote meanwhile win). Returns (attempts scored,
-    attempts on module versions no longer installed, left without)."""
+    (each in a savepoint: rows a live request wrote meanwhile win), then recompute their
+    students' course totals (``keep_totals``; a migration before those existed says False).
+    Returns (attempts scored, attempts on module versions no longer installed, left without)."""
     done = missing = 0
+    scored: set[int] = set()
     for rows in _batches(connection):
         values: list[dict[str, Any]] = []
         for row in rows:
@@ -58,7 +62,10 @@ def backfill(connection: sa.Connection, library: Library) -> tuple[int, int]:
                         "possible": float(possible)}
                        for element, (earned, possible) in evidence_by_element(score).items()]
             done += 1
+            scored.add(row.id)
         _insert(connection, values)
+    if keep_totals and scored:
+        totals.refresh(connection, totals.courses_of(connection, scored))
     log.info("attempt element scores: %d submitted attempts scored, %d on module versions "
              "no longer installed left without", done, missing)
     return done, missing

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, not_, select
 from sqlalchemy.orm import Session
@@ -122,16 +123,24 @@ def counted_attempts_query(link_ids: Collection[int], counting: str,
     installed version, one per module id (versions compete), the best by percent with ties to
     the later, or the latest.
     """
-    key = ((Attempt.submitted_at.desc(),) if counting == "latest" else
-           (func.coalesce(Attempt.percent, 0.0).desc(), Attempt.submitted_at.desc()))
-    rank = func.row_number().over(partition_by=(Attempt.user_id, Attempt.module_id),
-                                  order_by=(*key, Attempt.created_at.desc(), Attempt.id.desc()))
+    rank = counted_rank(counting, Attempt.user_id)
     where = [Attempt.resource_link_id.in_(link_ids), Attempt.status == AttemptStatus.SUBMITTED,
              *installed(versions)]
     if user_ids is not None:
         where.append(Attempt.user_id.in_(user_ids))
     return select(Attempt.id, Attempt.user_id, Attempt.pending_manual,
                   rank.label("rank")).where(*where).subquery()
+
+
+def counted_rank(counting: str, *partition: Any, on: Any = Attempt,
+                 ) -> ColumnElement[int]:
+    """row_number() that is 1 on the attempt that counts per module within each ``partition``
+    (the rule of counted_attempts_query; the caller keeps to submitted attempts; ``on``: the
+    attempt's columns, the model's or a plain table's)."""
+    key = ((on.submitted_at.desc(),) if counting == "latest" else
+           (func.coalesce(on.percent, 0.0).desc(), on.submitted_at.desc()))
+    return func.row_number().over(partition_by=(*partition, on.module_id),
+                                  order_by=(*key, on.created_at.desc(), on.id.desc()))
 
 
 def mastery_totals(session: Session, link_ids: Collection[int], counting: str,

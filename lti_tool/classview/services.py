@@ -19,6 +19,7 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..attempts.profile import domain_totals, mastery_totals, plan_of, scope_versions
+from ..attempts.totals import stored_domain_totals, stored_totals
 from ..attempts.settings import counted_attempt, link_settings
 from ..content import Library, Module, ModuleNotFound
 from ..lti import roles as course_roles
@@ -205,8 +206,10 @@ def add_details(session: Session, library: Library, scope: ClassScope,
     if not ids:
         return
     chosen = None if everyone else ids
-    totals = mastery_totals(session, scope.link_ids, scope.counting,
-                            _versions(session, library, scope), chosen)
+    totals = (stored_totals(session, scope.context.id, chosen)
+              if _stored(session, library, scope) else
+              mastery_totals(session, scope.link_ids, scope.counting,
+                             _versions(session, library, scope), chosen))
     statuses = gradebook.delivery_statuses(session, scope.link_ids, chosen)
     for student in students:
         if student.user_id is not None:
@@ -218,9 +221,20 @@ def summary(session: Session, library: Library, scope: ClassScope,
             students: Sequence[Student]) -> Summary:
     """The class summary row over everyone: counts from their figures, each domain's mean
     from one query of domain totals."""
-    totals = domain_totals(session, plan_of(library), scope.link_ids, scope.counting,
-                           _versions(session, library, scope))
+    plan = plan_of(library)
+    totals = (stored_domain_totals(session, plan, scope.context.id)
+              if _stored(session, library, scope) else
+              domain_totals(session, plan, scope.link_ids, scope.counting,
+                            _versions(session, library, scope)))
     return class_summary(students, totals)
+
+
+def _stored(session: Session, library: Library, scope: ClassScope) -> bool:
+    """Whether the stored course totals (attempts.totals) are the scope's figures: a whole
+    course, counting the best attempt, every module version attempted in it installed (a
+    withdrawn version's attempts drop out of the figures, which the stored sums include)."""
+    return (scope.kind == "course" and scope.counting == "best"
+            and all(module is not None for module in _versions(session, library, scope).values()))
 
 
 def _versions(session: Session, library: Library,

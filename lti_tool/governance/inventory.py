@@ -41,6 +41,9 @@ COLUMNS: dict[str, dict[str, str]] = {
     # An attempt's score per element, copied from its score for the class view.
     "attempt_element_score": {"attempt_id": LINK, "element": WORK, "earned": WORK,
                               "possible": WORK},
+    # A student's element points summed over a course's counted attempts, for the class view.
+    "course_element_total": {"context_id": _TECH, "user_id": LINK, "element": WORK,
+                             "earned": WORK, "possible": WORK, "pending": WORK},
     # Actors are admins' emails or LTI people by tool id only (never name, email or sub).
     "audit_event": {"id": _TECH, "at": STAFF, "actor": STAFF, "action": STAFF,
                     "target": STAFF, "details": STAFF, "summary": STAFF},

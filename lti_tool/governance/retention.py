@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CursorResult, Text, cast, delete, exists, func, select
 from sqlalchemy.orm import Session
 
+from ..attempts.totals import note_pairs
 from ..models import (
     Attempt,
     AuditEvent,
@@ -84,7 +85,14 @@ def purge(session: Session, policy: RetentionPolicy, *, apply: bool = False,
     now = now or utcnow()
     report = PurgeReport(applied=apply)
     for kind, model, conditions in _targets(policy, now):
-        if apply:
+        if apply and model is Attempt:
+            # The students whose attempts go have their course totals recomputed at the commit.
+            gone = session.execute(delete(Attempt).where(*conditions).returning(
+                Attempt.user_id, Attempt.resource_link_id)
+                .execution_options(synchronize_session=False)).tuples().all()
+            note_pairs(session, gone)
+            report.counts[kind] = len(gone)
+        elif apply:
             result = typing.cast("CursorResult[Any]", session.execute(
                 delete(model).where(*conditions).execution_options(synchronize_session=False)))
             report.counts[kind] = result.rowcount or 0

@@ -22,6 +22,7 @@ from ..content.activities.reflection import Reflection
 from ..models import (
     Attempt,
     AttemptElementScore,
+    CourseElementTotal,
     AuditEvent,
     Context,
     DeepLinkResponse,
@@ -68,6 +69,8 @@ HOLDINGS: dict[str, str | dict[str, str]] = {
         "submitted_at", "points", "max_points", "percent", "passed", "pending_manual",
         "element_points", "created_at")}},
     "attempt_element_score": {c: KEPT for c in ("attempt_id", "element", "earned", "possible")},
+    "course_element_total": {c: KEPT for c in ("context_id", "user_id", "element", "earned",
+                                               "possible", "pending")},
     "reflection_mark": {"comment": REPLACED, "attempt_id": KEPT, "marker_id": KEPT,
                         "marked_at": KEPT},
     "grade_delivery": {"comment": CLEARED, "last_error_body": CLEARED, **{c: KEPT for c in (
@@ -185,6 +188,9 @@ def export_person(session: Session, registration: Registration, sub: str,
         tables["attempt_element_score"] = [_row(r) for r in session.scalars(
             select(AttemptElementScore).where(AttemptElementScore.attempt_id.in_(attempt_ids))
             .order_by(AttemptElementScore.attempt_id, AttemptElementScore.element))]
+        tables["course_element_total"] = [_row(r) for r in session.scalars(
+            select(CourseElementTotal).where(CourseElementTotal.user_id == user.id)
+            .order_by(CourseElementTotal.context_id, CourseElementTotal.element))]
         tables["reflection_mark"] = [_row(r) for r in session.scalars(
             select(ReflectionMark).where(or_(ReflectionMark.attempt_id.in_(attempt_ids),
                                              ReflectionMark.marker_id == user.id))

@@ -7,7 +7,7 @@ from .deeplinking import DeepLinkResponse, SandboxLink
 from .governance import AuditEvent
 from .grades import DeliveryStatus, GradeDelivery, LineItemLink, ServiceToken
 from .invite import RegistrationInvite
-from .learning import Attempt, AttemptElementScore, AttemptStatus
+from .learning import Attempt, AttemptElementScore, AttemptStatus, CourseElementTotal
 from .lti import Context, Launch, LaunchFailure, LtiUser, Membership, ResourceLink
 from .platform import Deployment, DeploymentStatus, Registration
 from .sandbox_grades import SandboxLineItem, SandboxScore
@@ -19,6 +19,7 @@ __all__ = [
     "AdminUser",
     "Attempt",
     "AttemptElementScore",
+    "CourseElementTotal",
     "AuditEvent",
     "AttemptStatus",
     "Base",

@@ -98,3 +98,24 @@ class AttemptElementScore(Base):
     possible: Mapped[float] = mapped_column(Float)
 
     attempt: Mapped[Attempt] = relationship(back_populates="element_scores")
+
+
+class CourseElementTotal(Base):
+    """A student's points for one DCS element across a course: the sum over the attempt that
+    counts per module (the best, as the course's class view counts), kept in the transaction
+    that changes an attempt's figures (lti_tool.attempts.totals).
+    """
+
+    __tablename__ = "course_element_total"
+    __table_args__ = {"sqlite_with_rowid": False}  # a course's rows together, in key order
+
+    context_id: Mapped[int] = mapped_column(ForeignKey("context.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    # Indexed for the cascade when a user is deleted (a registration's removal deletes many).
+    user_id: Mapped[int] = mapped_column(ForeignKey("lti_user.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    element: Mapped[str] = mapped_column(String(100), primary_key=True)
+    earned: Mapped[float] = mapped_column(Float)
+    possible: Mapped[float] = mapped_column(Float)
+    # Whether a reflection of a counted attempt still waits for its mark.
+    pending: Mapped[bool]

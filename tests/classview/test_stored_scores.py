@@ -21,6 +21,7 @@ from lti_tool.attempts.profile import (
     scope_versions,
 )
 from lti_tool.attempts.settings import link_settings
+from lti_tool.attempts.totals import stored_totals
 from lti_tool.classview.marking import MarkingForm, save_marks
 from lti_tool.content import Library
 from lti_tool.models import (
@@ -131,6 +132,25 @@ def assert_stored_equals_rescore(db, library: Library, links) -> None:
                 assert (h.id, h.band, h.pending_manual) == (w.id, w.band, w.pending_manual)
                 assert (h.points, h.max_points) == pytest.approx((w.points, w.max_points),
                                                                  abs=1e-9)
+    assert_course_totals_current(db)
+
+
+def assert_course_totals_current(db) -> None:
+    """Every course's stored totals equal the class view's live sums of its attempts (best
+    attempt per module across the course's links): same students, elements and figures."""
+    db.expire_all()
+    for context_id in db.scalars(select(Context.id)):
+        link_ids = list(db.scalars(select(ResourceLink.id).where(
+            ResourceLink.context_id == context_id)))
+        live = mastery_totals(db, link_ids, "best", {}) if link_ids else {}
+        kept = stored_totals(db, context_id)
+        assert kept.keys() == live.keys(), (context_id, kept.keys(), live.keys())
+        for user_id, elements in live.items():
+            assert kept[user_id].keys() == elements.keys(), user_id
+            for element, (points, max_points, pending) in elements.items():
+                have = kept[user_id][element]
+                assert have[:2] == pytest.approx((points, max_points), abs=1e-9), element
+                assert have[2] == pending, (user_id, element)
 
 
 def new_version(store, module_id: str = "r4-frozen") -> None:

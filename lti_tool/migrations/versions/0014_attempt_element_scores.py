@@ -53,4 +53,6 @@ def _backfill(connection: sa.Connection) -> None:
     from lti_tool.content import Library
 
     config = Config()
-    backfill(connection, Library.from_packages(config.CONTENT_DIR, config.CONTENT_STORE))
+    # Course totals come later (0017), filled from these rows.
+    backfill(connection, Library.from_packages(config.CONTENT_DIR, config.CONTENT_STORE),
+             keep_totals=False)

@@ -1,0 +1,162 @@
+"""The stored course totals (lti_tool.attempts.totals) stay equal to the class view's live sums:
+when one student submits in two tabs at once, when two lecturers mark one student's attempts at
+once, after a retention purge, after `db refresh-totals`, and on the class view's pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from lti_tool.attempts import lifecycle
+from lti_tool.attempts.answers import module_of
+from lti_tool.governance.retention import purge
+from lti_tool.governance.settings import RetentionPolicy
+from lti_tool.models import Attempt, CourseElementTotal, LtiUser, ResourceLink
+from lti_tool.models.base import utcnow
+
+from ..concurrency import together
+from .test_stored_scores import (
+    TRIALS,
+    answer,
+    assert_course_totals_current,
+    course,  # noqa: F401 - the fixture
+    mark,
+    student,
+    submitted,
+)
+
+
+def test_two_tabs_submitting_two_modules_at_once_both_count(app, course, db):  # noqa: F811
+    context, links, _, library = course
+    make_session = app.extensions["lti_tool.sessionmaker"]
+    for trial in range(TRIALS):
+        user = student(db, context, f"tabs-{trial}")
+        user_id = user.id  # the threads use their own sessions, never the test's
+        started = []
+        for link in links.values():
+            attempt = lifecycle.start(db, library, user, link)
+            answer(db, attempt, module_of(library, attempt), trial)
+            started.append((link.id, attempt.number))
+
+        def tab(link_id: int, number: int):
+            def submit() -> None:
+                session = make_session()
+                try:
+                    lifecycle.submit(session, library, session.get(LtiUser, user_id),
+                                     session.get(ResourceLink, link_id), number)
+                    session.commit()
+                finally:
+                    session.close()
+            return submit
+
+        together(*(tab(link_id, number) for link_id, number in started))
+        db.expire_all()
+        assert len(db.scalars(select(Attempt).where(
+            Attempt.user_id == user_id, Attempt.submitted_at.is_not(None))).all()) == 2
+        kept = {row.element for row in db.scalars(select(CourseElementTotal).where(
+            CourseElementTotal.user_id == user_id))}
+        assert {"R4", "P1"} <= kept, kept  # both modules' elements, whoever committed last
+        assert_course_totals_current(db)
+
+
+def test_two_lecturers_marking_one_students_two_attempts_at_once(app, course, db):  # noqa: F811
+    context, links, marker, library = course
+    make_session = app.extensions["lti_tool.sessionmaker"]
+    marker_id = marker.id  # the threads use their own sessions, never the test's
+    for trial in range(TRIALS):
+        sub = f"marked-{trial}"
+        first, module = submitted(db, library, context, links["r4-frozen"], sub)
+        user = db.get(LtiUser, first.user_id)
+        second = lifecycle.start(db, library, user, links["p1-frozen"])
+        other = module_of(library, second)
+        answer(db, second, other, trial)
+        lifecycle.submit(db, library, user, links["p1-frozen"], second.number)
+        db.commit()
+
+        def marking(attempt_id: int, of, level: float):
+            def save() -> None:
+                session = make_session()
+                try:
+                    mark(session, session.get(Attempt, attempt_id), of,
+                         session.get(LtiUser, marker_id), level)
+                finally:
+                    session.close()
+            return save
+
+        together(marking(first.id, module, 1.0), marking(second.id, other, 0.5))
+        assert_course_totals_current(db)
+
+
+def test_a_retention_purge_recomputes_the_totals_of_whom_it_touched(app, course, db):  # noqa: F811
+    context, links, _, library = course
+    old, _ = submitted(db, library, context, links["r4-frozen"], "purged")
+    kept, _ = submitted(db, library, context, links["p1-frozen"], "kept")
+    db.get(Attempt, old.id).updated_at = utcnow() - timedelta(days=4000)
+    db.commit()
+    assert db.scalars(select(CourseElementTotal.user_id).where(
+        CourseElementTotal.user_id == old.user_id)).first() is not None
+
+    report = purge(db, RetentionPolicy(attempts=365), apply=True)
+    db.commit()
+    assert report.counts["attempts"] == 1
+    assert db.scalars(select(CourseElementTotal).where(
+        CourseElementTotal.user_id == old.user_id)).all() == []
+    assert db.scalars(select(CourseElementTotal).where(
+        CourseElementTotal.user_id == kept.user_id)).all() != []
+    assert_course_totals_current(db)
+
+
+def test_refresh_totals_command_mends_what_an_older_release_left(app, course, db, runner):  # noqa: F811
+    context, links, marker, library = course
+    attempt, module = submitted(db, library, context, links["r4-frozen"], "older")
+    other, _ = submitted(db, library, context, links["p1-frozen"], "older-2")
+    # As processes of a release without the totals would leave them: one student missing,
+    # another's figures from before a marking they did not see.
+    db.execute(delete(CourseElementTotal).where(CourseElementTotal.user_id == other.user_id))
+    db.commit()
+    before = db.scalars(select(CourseElementTotal.earned).where(
+        CourseElementTotal.user_id == attempt.user_id, CourseElementTotal.element == "R4")).one()
+    mark(db, db.get(Attempt, attempt.id), module, marker, 1.0)
+    db.execute(CourseElementTotal.__table__.update().where(
+        CourseElementTotal.user_id == attempt.user_id).values(earned=before))
+    db.commit()
+
+    result = runner.invoke(["db", "refresh-totals"])
+    assert result.exit_code == 0, result.output
+    assert "Recomputed the course totals of 2 student(s)" in result.output
+    assert_course_totals_current(db)
+
+
+def two_attempts(db, library, context, links):
+    """A student with two submitted attempts at r4, the first scoring higher; both attempts."""
+    first, module = submitted(db, library, context, links["r4-frozen"], "twice")
+    user = db.get(LtiUser, first.user_id)
+    second = lifecycle.start(db, library, user, links["r4-frozen"])
+    answer(db, second, module, 1, upto=2)  # a wrong answer early on: a lower score
+    lifecycle.submit(db, library, user, links["r4-frozen"], second.number)
+    db.commit()
+    assert second.percent < first.percent
+    return first, second
+
+
+def test_a_change_committed_without_a_flush_is_counted(app, course, db):  # noqa: F811
+    context, links, _, library = course
+    first, second = two_attempts(db, library, context, links)
+    # The lower attempt now scores highest: it becomes the one that counts. Nothing flushes
+    # before commit() (which runs its hooks before its own flush).
+    db.get(Attempt, second.id).percent = 100.0
+    db.commit()
+    assert_course_totals_current(db)
+
+
+def test_a_savepoint_rolled_back_keeps_the_changes_noted_before_it(app, course, db):  # noqa: F811
+    context, links, _, library = course
+    first, second = two_attempts(db, library, context, links)
+    db.get(Attempt, second.id).percent = 100.0
+    db.flush()  # noted here
+    with db.begin_nested() as savepoint:
+        db.get(Attempt, first.id).module_version = "0.0.0"  # not a counting column
+        savepoint.rollback()
+    db.commit()
+    assert_course_totals_current(db)
