@@ -246,6 +246,12 @@ def erase_person(session: Session, registration: Registration, sub: str, *,
 
     With ``force``, grades still waiting for the VLE are dropped (and the report says so).
     """
+    # The person's attempts are locked before the person: a submission or a marking holds an
+    # attempt and, at its commit, writes rows that refer to the person (course totals, a
+    # grade); the other way round each would wait on the other (PostgreSQL's "deadlock").
+    session.execute(select(Attempt.id).join(LtiUser, LtiUser.id == Attempt.user_id).where(
+        LtiUser.registration_id == registration.id, LtiUser.sub == sub)
+        .with_for_update(of=Attempt)).all()
     user = session.scalar(select(LtiUser).where(LtiUser.registration_id == registration.id,
                                                 LtiUser.sub == sub).with_for_update())
     contexts = _context_ids(registration)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from lti_tool.attempts import lifecycle
 from lti_tool.attempts.answers import module_of
@@ -160,3 +161,42 @@ def test_a_savepoint_rolled_back_keeps_the_changes_noted_before_it(app, course, 
         savepoint.rollback()
     db.commit()
     assert_course_totals_current(db)
+
+
+def test_erasing_a_student_while_a_lecturer_marks_them_both_succeed(app, course, db):  # noqa: F811
+    """Erasure locks the person, then scrubs their attempts; marking locks an attempt, then its
+    commit writes rows that refer to the person (course totals, the grade). In that order the
+    two wait on each other unless erasure takes the attempts first."""
+    from lti_tool.governance.subjects import erase_person
+    from lti_tool.models import Registration
+
+    context, links, marker, library = course
+    make_session = app.extensions["lti_tool.sessionmaker"]
+    marker_id = marker.id
+    for trial in range(TRIALS):
+        attempt, module = submitted(db, library, context, links["r4-frozen"], f"gone-{trial}")
+        attempt_id = attempt.id
+
+        def marking() -> None:
+            session = make_session()
+            try:
+                mark(session, session.get(Attempt, attempt_id), module,
+                     session.get(LtiUser, marker_id), 1.0)
+            except StaleDataError:  # erasure scrubbed the answers first: marked again
+                session.rollback()
+                mark(session, session.get(Attempt, attempt_id), module,
+                     session.get(LtiUser, marker_id), 1.0)
+            finally:
+                session.close()
+
+        def erasure() -> None:
+            session = make_session()
+            try:
+                erase_person(session, session.scalar(select(Registration)), f"gone-{trial}",
+                             library=library, force=True)
+                session.commit()
+            finally:
+                session.close()
+
+        together(marking, erasure)
+        assert_course_totals_current(db)
