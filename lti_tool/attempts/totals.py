@@ -128,8 +128,41 @@ def _refresh_noted(session: Session) -> None:
         return
     ids, pairs = session.info[_NOTED]
     if ids or pairs:
-        refresh(session.connection(), courses_of(session.connection(), ids, pairs))
+        known, ids, pairs = _in_session(session, ids, pairs)
+        refresh(session.connection(), known | courses_of(session.connection(), ids, pairs))
     del session.info[_NOTED]  # only once recomputed: a failure leaves them to the rollback
+
+
+def _in_session(session: Session, ids: set[int], pairs: set[tuple[int, int]],
+                ) -> tuple[set[tuple[int, int]], set[int], set[tuple[int, int]]]:
+    """(user, context) pairs the session already holds (the submitted or marked attempt and
+    its link are loaded): no query for those; returns them and what is left to look up."""
+    left_ids: set[int] = set()
+    for attempt_id in ids:
+        values = _loaded(session, Attempt, attempt_id, "user_id", "resource_link_id")
+        if values is None:
+            left_ids.add(attempt_id)
+        else:
+            pairs = pairs | {values}
+    known: set[tuple[int, int]] = set()
+    left_pairs: set[tuple[int, int]] = set()
+    for user_id, link_id in pairs:
+        context = _loaded(session, ResourceLink, link_id, "context_id")
+        if context is None:
+            left_pairs.add((user_id, link_id))
+        else:
+            known.add((user_id, context[0]))
+    return known, left_ids, left_pairs
+
+
+def _loaded(session: Session, model: type[Any], ident: int, *names: str) -> tuple[Any, ...] | None:
+    """The attributes of a row the session holds, without loading anything; None if not held."""
+    obj = session.identity_map.get(session.identity_key(model, ident))
+    if obj is None:
+        return None
+    loaded = sa_inspect(obj, raiseerr=True).dict
+    values = tuple(loaded.get(name) for name in names)
+    return None if None in values else values
 
 
 def courses_of(connection: Connection, ids: Iterable[int],

@@ -200,3 +200,31 @@ def test_erasing_a_student_while_a_lecturer_marks_them_both_succeed(app, course,
 
         together(marking, erasure)
         assert_course_totals_current(db)
+
+
+def test_a_submissions_commit_recomputes_in_two_statements_and_reads_nothing(app, course, db):  # noqa: F811
+    """The attempt and its link are in the session: the commit needs no query to find the
+    course, only the recompute (and its lock, on PostgreSQL)."""
+    from sqlalchemy import event
+
+    context, links, _, library = course
+    user = student(db, context, "counted")
+    attempt = lifecycle.start(db, library, user, links["r4-frozen"])
+    answer(db, attempt, module_of(library, attempt), 1)
+    lifecycle.submit(db, library, user, links["r4-frozen"], attempt.number)
+    db.flush()  # the attempt's own writes, before counting
+    seen: list[str] = []
+    engine = app.extensions["lti_tool.engine"]
+    listener = lambda conn, cursor, text, *args: seen.append(" ".join(text.split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        db.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    work = [s for s in seen if not s.startswith(("BEGIN", "COMMIT"))]
+    locks = [s for s in work if "pg_advisory_xact_lock" in s]
+    assert len(locks) == (1 if engine.dialect.name == "postgresql" else 0)
+    rest = [s for s in work if s not in locks]
+    assert [s.split()[0] for s in rest] == ["DELETE", "INSERT"], rest
+    assert all("course_element_total" in s for s in rest)
+    assert_course_totals_current(db)
