@@ -158,6 +158,11 @@ def mastery_totals(session: Session, link_ids: Collection[int], counting: str,
                     func.max(case((counted.c.pending_manual.is_(True), 1), else_=0)))
              .join(score, score.attempt_id == counted.c.id).where(counted.c.rank == 1)
              .group_by(counted.c.user_id, score.element))
+    return element_rows(session, query)
+
+
+def element_rows(session: Session, query: Any) -> dict[int, dict[str, Total]]:
+    """Rows of (user id, element, points, max points, pending) by user and element."""
     out: dict[int, dict[str, Total]] = {}
     # Numbers only: run as Core, without the ORM's per-row loading.
     # .all(): psycopg hands over every row in one call, not one call per row.
@@ -176,11 +181,10 @@ def domain_totals(session: Session, plan: Plan, link_ids: Collection[int], count
         return {}
     counted = counted_attempts_query(link_ids, counting, versions)
     score = AttemptElementScore
-    whens = [(score.element.in_(element_ids), domain_id)
-             for domain_id, _, element_ids in plan.domains if element_ids]
-    if not whens:
+    domain = domain_of(plan, score.element)
+    if domain is None:
         return {}
-    parts = (select(counted.c.user_id, case(*whens).label("domain"), score.earned,
+    parts = (select(counted.c.user_id, domain.label("domain"), score.earned,
                     score.possible)
              .join(score, score.attempt_id == counted.c.id)
              .where(counted.c.rank == 1).subquery())
@@ -188,6 +192,19 @@ def domain_totals(session: Session, plan: Plan, link_ids: Collection[int], count
         select(parts.c.user_id, parts.c.domain, func.sum(parts.c.earned),
                func.sum(parts.c.possible))
         .where(parts.c.domain.is_not(None)).group_by(parts.c.user_id, parts.c.domain)).all()
+    return domain_rows(rows)
+
+
+def domain_of(plan: Plan, element: Any) -> Any:
+    """SQL naming the DCS domain of an element column (NULL for none); None when the plan has
+    no domain with elements."""
+    whens = [(element.in_(element_ids), domain_id)
+             for domain_id, _, element_ids in plan.domains if element_ids]
+    return case(*whens) if whens else None
+
+
+def domain_rows(rows: Iterable[Any]) -> dict[int, dict[str, tuple[float, float]]]:
+    """Rows of (user id, domain, points, max points) by user and domain."""
     out: dict[int, dict[str, tuple[float, float]]] = {}
     for user_id, domain, points, max_points in rows:
         out.setdefault(user_id, {})[domain] = (float(points), float(max_points))

@@ -8,8 +8,9 @@ scores; stored here per (course, student, element) it is one short read.
 Stored sums go stale only if a change misses them, so they are kept by the session itself:
 every flush that changes a submitted attempt or its element scores notes the student and
 course, and the commit recomputes those rows from the attempts, inside the same transaction.
-Writes outside the ORM (retention purges, `db backfill-scores`) call ``note_pairs`` or
-``refresh_all``; `lti-tool db refresh-totals` recomputes everything.
+Writes outside the ORM call in: a retention purge ``note_pairs``, `db backfill-scores`
+``refresh``, migration 0017 ``refresh_all``; `lti-tool db refresh-totals` recomputes
+everyone beside live traffic (``refresh_everyone``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction, sessionmaker
 
 from ..models import Attempt, AttemptElementScore, AttemptStatus, CourseElementTotal, ResourceLink
-from .profile import Plan, Total, counted_rank
+from .profile import Plan, Total, counted_rank, domain_of, domain_rows, element_rows
 
 _NOTED = "lti_tool.course_totals"  # session.info key: attempt ids and (user, link) pairs
 # An attempt's columns that decide whether and how it counts.
@@ -138,15 +139,16 @@ def _in_session(session: Session, ids: set[int], pairs: set[tuple[int, int]],
     """(user, context) pairs the session already holds (the submitted or marked attempt and
     its link are loaded): no query for those; returns them and what is left to look up."""
     left_ids: set[int] = set()
+    held = set(pairs)
     for attempt_id in ids:
         values = _loaded(session, Attempt, attempt_id, "user_id", "resource_link_id")
         if values is None:
             left_ids.add(attempt_id)
         else:
-            pairs = pairs | {values}
+            held.add(values)
     known: set[tuple[int, int]] = set()
     left_pairs: set[tuple[int, int]] = set()
-    for user_id, link_id in pairs:
+    for user_id, link_id in held:
         context = _loaded(session, ResourceLink, link_id, "context_id")
         if context is None:
             left_pairs.add((user_id, link_id))
@@ -228,23 +230,21 @@ def refresh_everyone(session: Session, batch: int = 200) -> int:
     traffic (each student locked as a live recompute would be); returns the students done.
 
     Students with submitted attempts and students with stored rows both: a row whose
-    attempts are all gone is removed."""
+    attempts are all gone is removed. Who is in which course is read once, not per batch."""
     total = CourseElementTotal
-    submitted = (select(Attempt.user_id.label("user_id"), ResourceLink.context_id)
+    submitted = (select(Attempt.user_id, ResourceLink.context_id)
                  .join(ResourceLink, ResourceLink.id == Attempt.resource_link_id)
                  .where(Attempt.status == AttemptStatus.SUBMITTED))
-    courses = submitted.union(select(total.user_id, total.context_id)).subquery()
-    users = list(session.scalars(select(courses.c.user_id).distinct().order_by(
-        courses.c.user_id)))
-    done = 0
-    for chunk in _chunks(users, batch):
-        connection = session.connection()
-        refresh(connection, connection.execute(
-            select(courses.c.user_id, courses.c.context_id)
-            .where(courses.c.user_id.in_(chunk))).tuples().all())
+    courses: dict[int, set[int]] = {}
+    for user_id, context_id in session.execute(
+            submitted.union(select(total.user_id, total.context_id))).tuples():
+        courses.setdefault(user_id, set()).add(context_id)
+    session.commit()  # no transaction left open while the batches run
+    for users in _chunks(sorted(courses), batch):
+        refresh(session.connection(), [(user_id, context_id) for user_id in users
+                                       for context_id in courses[user_id]])
         session.commit()
-        done += len(chunk)
-    return done
+    return len(courses)
 
 
 def _recompute(where: Any) -> Any:
@@ -277,10 +277,7 @@ def stored_totals(session: Session, context_id: int,
                    total.pending).where(total.context_id == context_id)
     if user_ids is not None:
         query = query.where(total.user_id.in_(list(user_ids)))
-    out: dict[int, dict[str, Total]] = {}
-    for user_id, element, earned, possible, pending in session.connection().execute(query).all():
-        out.setdefault(user_id, {})[element] = (float(earned), float(possible), bool(pending))
-    return out
+    return element_rows(session, query)
 
 
 def stored_domain_totals(session: Session, plan: Plan,
@@ -288,16 +285,10 @@ def stored_domain_totals(session: Session, plan: Plan,
     """Per user and DCS domain, (points, max_points) as stored for the course: what
     profile.domain_totals gives for all its links when every version is installed."""
     total = CourseElementTotal
-    whens = [(total.element.in_(element_ids), domain_id)
-             for domain_id, _, element_ids in plan.domains if element_ids]
-    if not whens:
+    domain = domain_of(plan, total.element)
+    if domain is None:
         return {}
-    domain = case(*whens)
-    rows = session.connection().execute(
+    return domain_rows(session.connection().execute(
         select(total.user_id, domain, func.sum(total.earned), func.sum(total.possible))
         .where(total.context_id == context_id, domain.is_not(None))
-        .group_by(total.user_id, domain)).all()
-    out: dict[int, dict[str, tuple[float, float]]] = {}
-    for user_id, domain_id, points, max_points in rows:
-        out.setdefault(user_id, {})[domain_id] = (float(points), float(max_points))
-    return out
+        .group_by(total.user_id, domain)).all())

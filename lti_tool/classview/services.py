@@ -19,8 +19,8 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..attempts.profile import domain_totals, mastery_totals, plan_of, scope_versions
-from ..attempts.totals import stored_domain_totals, stored_totals
 from ..attempts.settings import counted_attempt, link_settings
+from ..attempts.totals import stored_domain_totals, stored_totals
 from ..content import Library, Module, ModuleNotFound
 from ..lti import roles as course_roles
 from ..models import (

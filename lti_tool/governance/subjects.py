@@ -22,9 +22,9 @@ from ..content.activities.reflection import Reflection
 from ..models import (
     Attempt,
     AttemptElementScore,
-    CourseElementTotal,
     AuditEvent,
     Context,
+    CourseElementTotal,
     DeepLinkResponse,
     DeliveryStatus,
     Deployment,

@@ -228,3 +228,39 @@ def test_a_submissions_commit_recomputes_in_two_statements_and_reads_nothing(app
     assert [s.split()[0] for s in rest] == ["DELETE", "INSERT"], rest
     assert all("course_element_total" in s for s in rest)
     assert_course_totals_current(db)
+
+
+def test_refresh_totals_beside_a_submission_leaves_both_counted(app, course, db):  # noqa: F811
+    """`db refresh-totals` runs beside live traffic: racing a student's submission, the
+    student's stored totals end as the live sums, whichever commits first."""
+    from lti_tool.attempts.totals import refresh_everyone
+
+    context, links, _, library = course
+    make_session = app.extensions["lti_tool.sessionmaker"]
+    for trial in range(TRIALS):
+        # Already counted in the course (so the recompute takes them), and about to submit.
+        first, _ = submitted(db, library, context, links["p1-frozen"], f"beside-{trial}")
+        user = db.get(LtiUser, first.user_id)
+        user_id = user.id  # the threads use their own sessions, never the test's
+        attempt = lifecycle.start(db, library, user, links["r4-frozen"])
+        answer(db, attempt, module_of(library, attempt), trial)
+        number, link_id = attempt.number, links["r4-frozen"].id
+
+        def submit() -> None:
+            session = make_session()
+            try:
+                lifecycle.submit(session, library, session.get(LtiUser, user_id),
+                                 session.get(ResourceLink, link_id), number)
+                session.commit()
+            finally:
+                session.close()
+
+        def recompute() -> None:
+            session = make_session()
+            try:
+                refresh_everyone(session)
+            finally:
+                session.close()
+
+        together(submit, recompute)
+        assert_course_totals_current(db)
