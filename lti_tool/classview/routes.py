@@ -148,8 +148,10 @@ def class_view(launch_id: str, scope: str) -> str:
 def export_csv(launch_id: str, scope: str) -> Response:
     """The class view as a CSV download: everyone, whatever page or filter the view shows."""
     launch = staff_launch(launch_id)
-    class_scope, _, students, columns = _class(launch, scope, standing=False)
-    classview.add_details(get_session(), get_library(), class_scope, students, everyone=True)
+    with classview.paused_gc():
+        class_scope, _, students, columns = _class(launch, scope, standing=False)
+        classview.add_details(get_session(), get_library(), class_scope, students,
+                              everyone=True)
     # Streamed: the figures are summed above; the text is written as it is sent.
     response = Response(export.stream_csv(columns, students), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
@@ -180,7 +182,7 @@ def student(launch_id: str, scope: str, user_id: int) -> str:
         abort(404, "That student is not in this class, or has not opened the tool yet.")
     db = get_session()
     library = get_library()
-    classview.add_details(db, library, class_scope, found)
+    classview.add_details(db, library, class_scope, found, every_grade=True)
     # The heat map's rows carry stored figures only; this page shows the attempts in full.
     attempts = classview.scope_attempts(db, class_scope, user_id)
     return render_template("classview/student.html", launch=launch, scope=class_scope,

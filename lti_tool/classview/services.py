@@ -199,9 +199,14 @@ def _class_students(session: Session, library: Library, scope: ClassScope,
 
 
 def add_details(session: Session, library: Library, scope: ClassScope,
-                students: Sequence[Student], everyone: bool = False) -> None:
+                students: Sequence[Student], everyone: bool = False,
+                every_grade: bool = False) -> None:
     """Mastery and where the grades stand, for the rows shown (two queries for the rows
-    given; ``everyone``: they are the whole class, so no list of ids is sent)."""
+    given; ``everyone``: they are the whole class, so no list of ids is sent).
+
+    In a course, a row counts the grades the VLE has received and describes the others, the
+    ones a lecturer may need to act on; ``every_grade`` describes each (one student's page).
+    """
     ids = [s.user_id for s in students if s.user_id is not None]
     if not ids:
         return
@@ -210,11 +215,13 @@ def add_details(session: Session, library: Library, scope: ClassScope,
               if _stored(session, library, scope) else
               mastery_totals(session, scope.link_ids, scope.counting,
                              _versions(session, library, scope), chosen))
-    statuses = gradebook.delivery_statuses(session, scope.link_ids, chosen)
+    in_words = every_grade or scope.kind == "link"
+    statuses = gradebook.delivery_statuses(session, scope.link_ids, chosen,
+                                           sent_in_words=in_words)
     for student in students:
         if student.user_id is not None:
             student.totals = totals.get(student.user_id, {})
-            student.grade_status = _grade_status(scope, student.user_id, statuses)
+            student.grade_status = _grade_status(scope, student.user_id, statuses, in_words)
 
 
 def summary(session: Session, library: Library, scope: ClassScope,
@@ -272,16 +279,23 @@ def paused_gc() -> Iterator[None]:
                 gc.enable()
 
 
-def _grade_status(scope: ClassScope, user_id: int,
-                  statuses: Mapping[tuple[int, int], str]) -> str | None:
-    """Delivery status of the user's grade per link they submitted in, from lti_tool.grades."""
-    parts = []
+def _grade_status(scope: ClassScope, user_id: int, statuses: Mapping[tuple[int, int], str | None],
+                  in_words: bool) -> str | None:
+    """Where the user's grade stands per link they submitted in, from lti_tool.grades: each in
+    words, or (``in_words`` False) 'n of m sent to the gradebook' and the others in words."""
+    sent, parts = 0, []
     for link in scope.links:
-        status = statuses.get((user_id, link.id))
-        if status is None:
+        key = (user_id, link.id)
+        if key not in statuses:
             continue
-        parts.append(status if scope.kind == "link" else
-                     f"{link.title or link.resource_link_id}: {status}")
+        status = statuses[key]
+        if status is None:  # received by the VLE (sent_in_words=False)
+            sent += 1
+        else:
+            parts.append(status if scope.kind == "link" else
+                         f"{link.title or link.resource_link_id}: {status}")
+    if not in_words and (sent or parts):
+        parts.insert(0, f"{sent} of {sent + len(parts)} sent to the gradebook")
     return "; ".join(parts) or None
 
 
