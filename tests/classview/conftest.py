@@ -6,11 +6,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from lti_tool.content import Library
 from lti_tool.keys import Keyring
+from lti_tool.models import Context, LtiUser, ResourceLink
 
-from .vle import ClassVle, make_platform
+from .vle import ClassVle, launch, make_platform
 
 
 @pytest.fixture
@@ -51,3 +53,16 @@ def frozen_modules(app):
     """The same frozen modules in the tool's own content store."""
     _frozen_store(app.config["CONTENT_STORE"])
     app.extensions.pop("lti_tool.library", None)
+
+
+@pytest.fixture
+def scored_course(app, vle, vle_server, db):
+    """A course with the r4 and p1 links (a lecturer launched from both), the lecturer, and a
+    library over the tool's own content store (which the test may add versions to)."""
+    lecturer = app.test_client()
+    for link in ("r4", "p1"):
+        launch(lecturer, vle, vle_server, sub="3", link=link, role="Instructor")
+    context = db.scalar(select(Context))
+    links = {link.custom["module"]: link for link in db.scalars(select(ResourceLink))}
+    marker = db.scalar(select(LtiUser).where(LtiUser.sub == "3"))
+    return context, links, marker, Library(store=app.config["CONTENT_STORE"])

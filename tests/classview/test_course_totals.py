@@ -17,19 +17,11 @@ from lti_tool.models import Attempt, CourseElementTotal, LtiUser, ResourceLink
 from lti_tool.models.base import utcnow
 
 from ..concurrency import together
-from .test_stored_scores import (
-    TRIALS,
-    answer,
-    assert_course_totals_current,
-    course,  # noqa: F401 - the fixture
-    mark,
-    student,
-    submitted,
-)
+from .scoring import TRIALS, answer, assert_course_totals_current, mark, student, submitted
 
 
-def test_two_tabs_submitting_two_modules_at_once_both_count(app, course, db):  # noqa: F811
-    context, links, _, library = course
+def test_two_tabs_submitting_two_modules_at_once_both_count(app, scored_course, db):
+    context, links, _, library = scored_course
     make_session = app.extensions["lti_tool.sessionmaker"]
     for trial in range(TRIALS):
         user = student(db, context, f"tabs-{trial}")
@@ -61,8 +53,8 @@ def test_two_tabs_submitting_two_modules_at_once_both_count(app, course, db):  #
         assert_course_totals_current(db)
 
 
-def test_two_lecturers_marking_one_students_two_attempts_at_once(app, course, db):  # noqa: F811
-    context, links, marker, library = course
+def test_two_lecturers_marking_one_students_two_attempts_at_once(app, scored_course, db):
+    context, links, marker, library = scored_course
     make_session = app.extensions["lti_tool.sessionmaker"]
     marker_id = marker.id  # the threads use their own sessions, never the test's
     for trial in range(TRIALS):
@@ -89,8 +81,8 @@ def test_two_lecturers_marking_one_students_two_attempts_at_once(app, course, db
         assert_course_totals_current(db)
 
 
-def test_a_retention_purge_recomputes_the_totals_of_whom_it_touched(app, course, db):  # noqa: F811
-    context, links, _, library = course
+def test_a_retention_purge_recomputes_the_totals_of_whom_it_touched(app, scored_course, db):
+    context, links, _, library = scored_course
     old, _ = submitted(db, library, context, links["r4-frozen"], "purged")
     kept, _ = submitted(db, library, context, links["p1-frozen"], "kept")
     db.get(Attempt, old.id).updated_at = utcnow() - timedelta(days=4000)
@@ -108,8 +100,8 @@ def test_a_retention_purge_recomputes_the_totals_of_whom_it_touched(app, course,
     assert_course_totals_current(db)
 
 
-def test_refresh_totals_command_mends_what_an_older_release_left(app, course, db, runner):  # noqa: F811
-    context, links, marker, library = course
+def test_refresh_totals_command_mends_what_an_older_release_left(app, scored_course, db, runner):
+    context, links, marker, library = scored_course
     attempt, module = submitted(db, library, context, links["r4-frozen"], "older")
     other, _ = submitted(db, library, context, links["p1-frozen"], "older-2")
     # As processes of a release without the totals would leave them: one student missing,
@@ -141,8 +133,8 @@ def two_attempts(db, library, context, links):
     return first, second
 
 
-def test_a_change_committed_without_a_flush_is_counted(app, course, db):  # noqa: F811
-    context, links, _, library = course
+def test_a_change_committed_without_a_flush_is_counted(app, scored_course, db):
+    context, links, _, library = scored_course
     first, second = two_attempts(db, library, context, links)
     # The lower attempt now scores highest: it becomes the one that counts. Nothing flushes
     # before commit() (which runs its hooks before its own flush).
@@ -151,8 +143,8 @@ def test_a_change_committed_without_a_flush_is_counted(app, course, db):  # noqa
     assert_course_totals_current(db)
 
 
-def test_a_savepoint_rolled_back_keeps_the_changes_noted_before_it(app, course, db):  # noqa: F811
-    context, links, _, library = course
+def test_a_savepoint_rolled_back_keeps_the_changes_noted_before_it(app, scored_course, db):
+    context, links, _, library = scored_course
     first, second = two_attempts(db, library, context, links)
     db.get(Attempt, second.id).percent = 100.0
     db.flush()  # noted here
@@ -163,14 +155,14 @@ def test_a_savepoint_rolled_back_keeps_the_changes_noted_before_it(app, course, 
     assert_course_totals_current(db)
 
 
-def test_erasing_a_student_while_a_lecturer_marks_them_both_succeed(app, course, db):  # noqa: F811
+def test_erasing_a_student_while_a_lecturer_marks_them_both_succeed(app, scored_course, db):
     """Erasure locks the person, then scrubs their attempts; marking locks an attempt, then its
     commit writes rows that refer to the person (course totals, the grade). In that order the
     two wait on each other unless erasure takes the attempts first."""
     from lti_tool.governance.subjects import erase_person
     from lti_tool.models import Registration
 
-    context, links, marker, library = course
+    context, links, marker, library = scored_course
     make_session = app.extensions["lti_tool.sessionmaker"]
     marker_id = marker.id
     for trial in range(TRIALS):
@@ -202,12 +194,12 @@ def test_erasing_a_student_while_a_lecturer_marks_them_both_succeed(app, course,
         assert_course_totals_current(db)
 
 
-def test_a_submissions_commit_recomputes_in_two_statements_and_reads_nothing(app, course, db):  # noqa: F811
+def test_a_submissions_commit_recomputes_in_two_statements_and_reads_nothing(app, scored_course, db):
     """The attempt and its link are in the session: the commit needs no query to find the
     course, only the recompute (and its lock, on PostgreSQL)."""
     from sqlalchemy import event
 
-    context, links, _, library = course
+    context, links, _, library = scored_course
     user = student(db, context, "counted")
     attempt = lifecycle.start(db, library, user, links["r4-frozen"])
     answer(db, attempt, module_of(library, attempt), 1)
@@ -230,12 +222,12 @@ def test_a_submissions_commit_recomputes_in_two_statements_and_reads_nothing(app
     assert_course_totals_current(db)
 
 
-def test_refresh_totals_beside_a_submission_leaves_both_counted(app, course, db):  # noqa: F811
+def test_refresh_totals_beside_a_submission_leaves_both_counted(app, scored_course, db):
     """`db refresh-totals` runs beside live traffic: racing a student's submission, the
     student's stored totals end as the live sums, whichever commits first."""
     from lti_tool.attempts.totals import refresh_everyone
 
-    context, links, _, library = course
+    context, links, _, library = scored_course
     make_session = app.extensions["lti_tool.sessionmaker"]
     for trial in range(TRIALS):
         # Already counted in the course (so the recompute takes them), and about to submit.
