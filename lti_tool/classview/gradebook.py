@@ -7,6 +7,7 @@ there is a change here alone. Imports are lazy: a grades problem breaks a cell, 
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Collection
 from typing import Any, cast
@@ -43,17 +44,24 @@ def delivery_status(session: Session, user_id: int, link_id: int) -> str | None:
     return None if status is None else str(status.label)
 
 
+class Sent(enum.Enum):
+    """A grade the VLE has received, counted rather than described (the course view)."""
+
+    GRADED = "graded"
+    AWAITING_MARKING = "awaiting marking"  # sent as PendingManual: the gradebook shows no grade
+
+
 def delivery_statuses(session: Session, link_ids: Collection[int],
                       user_ids: Collection[int] | None = None, *,
-                      sent_in_words: bool = True) -> dict[tuple[int, int], str | None]:
+                      sent_in_words: bool = True) -> dict[tuple[int, int], str | Sent]:
     """Where each grade through the links stands, by (user id, link id): one query for the class
     (``user_ids``: only theirs).
 
     For each student and link they submitted an attempt in, the newest score queued (as
     grades.latest_delivery picks it), in the words grades.delivery_status uses. A grade queued
     when an attempt was only started is not one the class view reports. ``sent_in_words``
-    False: a grade the VLE has received maps to None and its figures are not read (the course
-    view counts those and describes only the rest).
+    False: a grade the VLE has received maps to a Sent and its other figures are not read (the
+    course view counts those and describes only the rest).
     """
     grades = _grades()
     if grades is None or not link_ids:
@@ -84,7 +92,8 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
         GradeDelivery.last_error_explanation)
     if not sent_in_words:  # a NULL is no object to make, and most of a class's grades are sent
         sent = GradeDelivery.status == DeliveryStatus.DELIVERED
-        figures = (figures[0], *(case((sent, null()), else_=f) for f in figures[1:]))
+        figures = tuple(f if i in (0, 3) else case((sent, null()), else_=f)  # status, progress
+                        for i, f in enumerate(figures))
     # The newest score per student and link, looked up through the outbox's (user, link)
     # index, so the work follows the class's size, not the size of every course's outbox.
     # PostgreSQL is told so with LATERAL: as a correlated subquery in the join it may hash the
@@ -101,9 +110,14 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
         query = select(GradeDelivery.user_id, GradeDelivery.resource_link_id, *figures).join(
             submitted, GradeDelivery.id == newest_id)
     rows = session.connection().execute(query).all()  # one psycopg call, not one per row
-    return {(user_id, link_id): status_label(*figures)
-            if sent_in_words or figures[0] != DeliveryStatus.DELIVERED else None
-            for user_id, link_id, *figures in rows}
+    out: dict[tuple[int, int], str | Sent] = {}
+    for user_id, link_id, *values in rows:
+        if sent_in_words or values[0] != DeliveryStatus.DELIVERED:
+            out[(user_id, link_id)] = status_label(*values)
+        else:
+            out[(user_id, link_id)] = (Sent.AWAITING_MARKING if values[3] == "PendingManual"
+                                       else Sent.GRADED)
+    return out
 
 
 def after_marking(session: Session, attempt: Attempt, settings: LinkSettings,

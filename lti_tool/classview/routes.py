@@ -148,8 +148,8 @@ def class_view(launch_id: str, scope: str) -> str:
 def export_csv(launch_id: str, scope: str) -> Response:
     """The class view as a CSV download: everyone, whatever page or filter the view shows."""
     launch = staff_launch(launch_id)
-    with classview.paused_gc():
-        class_scope, _, students, columns = _class(launch, scope, standing=False)
+    class_scope, _, students, columns = _class(launch, scope, standing=False)
+    with classview.paused_gc():  # not around _class: the roster may be fetched from the VLE
         classview.add_details(get_session(), get_library(), class_scope, students,
                               everyone=True)
     # Streamed: the figures are summed above; the text is written as it is sent.

@@ -279,23 +279,28 @@ def paused_gc() -> Iterator[None]:
                 gc.enable()
 
 
-def _grade_status(scope: ClassScope, user_id: int, statuses: Mapping[tuple[int, int], str | None],
+def _grade_status(scope: ClassScope, user_id: int,
+                  statuses: Mapping[tuple[int, int], str | gradebook.Sent],
                   in_words: bool) -> str | None:
     """Where the user's grade stands per link they submitted in, from lti_tool.grades: each in
-    words, or (``in_words`` False) 'n of m sent to the gradebook' and the others in words."""
-    sent, parts = 0, []
+    words, or (``in_words`` False) 'n of m grades sent to the gradebook' and the others in
+    words."""
+    sent = awaiting = 0
+    parts = []
     for link in scope.links:
-        key = (user_id, link.id)
-        if key not in statuses:
+        status = statuses.get((user_id, link.id))
+        if status is None:
             continue
-        status = statuses[key]
-        if status is None:  # received by the VLE (sent_in_words=False)
+        if isinstance(status, gradebook.Sent):
             sent += 1
+            awaiting += status is gradebook.Sent.AWAITING_MARKING
         else:
             parts.append(status if scope.kind == "link" else
                          f"{link.title or link.resource_link_id}: {status}")
     if not in_words and (sent or parts):
-        parts.insert(0, f"{sent} of {sent + len(parts)} sent to the gradebook")
+        # Moodle shows a grade sent as awaiting marking as "-" until it is marked.
+        marking = f" ({awaiting} awaiting marking)" if awaiting else ""
+        parts.insert(0, f"{sent} of {sent + len(parts)} grades sent to the gradebook{marking}")
     return "; ".join(parts) or None
 
 
