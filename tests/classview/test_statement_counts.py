@@ -282,6 +282,8 @@ def test_course_rows_count_the_grades_sent_and_describe_the_others(course, libra
     for text in expected.values():
         assert f"<td>{text}" in page
     assert sent_on not in page
+    assert ("Grade delivery</strong>: how many of the student's grades the VLE has"
+            in " ".join(page.split()))
     exported = client.get(f"/c/{launch_id}/course/export.csv").get_data(as_text=True)
     assert gc.isenabled()  # the export paused the cycle collector only while it summed
     cells = {row["Name"]: row["Grade delivery"] for row in csv.DictReader(io.StringIO(exported))}
@@ -295,6 +297,7 @@ def test_course_rows_count_the_grades_sent_and_describe_the_others(course, libra
     link_view = html.unescape(client.get(f"/c/{launch_id}/link").get_data(as_text=True))
     assert link_view.count(f"<td>{sent_on}") == 2 and "sent to the gradebook" not in link_view
     assert "<td>Waiting to be sent: " in link_view
+    assert "Grade delivery</strong>" not in link_view  # the legend explains the count only
 
 
 def test_the_course_rows_query_reads_only_the_grades_not_sent(course, library, db):
