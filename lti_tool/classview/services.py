@@ -221,7 +221,8 @@ def add_details(session: Session, library: Library, scope: ClassScope,
     for student in students:
         if student.user_id is not None:
             student.totals = totals.get(student.user_id, {})
-            student.grade_status = _grade_status(scope, student.user_id, statuses, in_words)
+            student.grades = _grade_texts(scope, student.user_id, statuses, in_words)
+            student.grade_status = "; ".join(student.grades) or None
 
 
 def summary(session: Session, library: Library, scope: ClassScope,
@@ -279,9 +280,9 @@ def paused_gc() -> Iterator[None]:
                 gc.enable()
 
 
-def _grade_status(scope: ClassScope, user_id: int,
+def _grade_texts(scope: ClassScope, user_id: int,
                   statuses: Mapping[tuple[int, int], str | gradebook.Sent],
-                  in_words: bool) -> str | None:
+                  in_words: bool) -> list[str]:
     """Where the user's grade stands per link they submitted in, from lti_tool.grades: each in
     words, or (``in_words`` False) 'n of m grades sent to the gradebook' and the others in
     words."""
@@ -301,7 +302,7 @@ def _grade_status(scope: ClassScope, user_id: int,
         # Moodle shows a grade sent as awaiting marking as "-" until it is marked.
         marking = f" ({awaiting} awaiting marking)" if awaiting else ""
         parts.insert(0, f"{sent} of {sent + len(parts)} grades sent to the gradebook{marking}")
-    return "; ".join(parts) or None
+    return parts
 
 
 def _learner(roles: list[str]) -> bool:

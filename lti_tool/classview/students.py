@@ -74,6 +74,7 @@ class Student:
     links_total: int = 0
     last_activity: datetime | None = None
     grade_status: str | None = None
+    grades: list[str] = field(default_factory=list)  # the same, one entry per link
 
     @property
     def launched(self) -> bool:

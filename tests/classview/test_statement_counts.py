@@ -291,8 +291,12 @@ def test_course_rows_count_the_grades_sent_and_describe_the_others(course, libra
     # One student's page: every grade in words.
     one = html.unescape(client.get(f"/c/{launch_id}/course/students/{users[1].id}")
                         .get_data(as_text=True))
-    assert (f"{first}: Not sent: The VLE refused the score (400).; {second}: {sent_on}"
-            in one)
+    assert (f"<li>{first}: Not sent: The VLE refused the score (400).</li>"
+            f"<li>{second}: {sent_on}" in one)
+    # Someone with nothing sent is told so.
+    nothing = seed_students(db, library, context, [], range(3, 4))[0]
+    none = client.get(f"/c/{launch_id}/course/students/{nothing.id}").get_data(as_text=True)
+    assert "Nothing has been sent to the gradebook for this student yet." in none
     # The lecturer launched from the second link: its view has one grade per row, in words.
     link_view = html.unescape(client.get(f"/c/{launch_id}/link").get_data(as_text=True))
     assert link_view.count(f"<td>{sent_on}") == 2 and "sent to the gradebook" not in link_view
