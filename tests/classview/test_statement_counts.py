@@ -331,3 +331,28 @@ def test_the_course_rows_query_reads_only_the_grades_not_sent(course, library, d
     assert gradebook.Sent.AWAITING_MARKING in sent.values()  # the unmarked reflections
     assert counted == {key: sent.get(key, text) for key, text in in_words.items()}
     assert counted[(users[1].id, links[0].id)] == "Not sent: Refused."
+
+
+def test_last_activity_is_shown_in_the_tools_time_zone(course, library, db):
+    """A summer time stored as UTC reads as London's time with its zone on the class view and
+    the student's page (13:07 UTC is 14:07 BST), and as UTC in the CSV's column so named."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from lti_tool.models import Membership
+
+    client, launch_id, context, links, marker = course
+    [user] = seed_students(db, library, context, links, range(1), marker=marker)
+    when = datetime(2026, 7, 5, 13, 7, tzinfo=timezone.utc)
+    db.execute(update(Attempt).where(Attempt.user_id == user.id)
+               .values(updated_at=when, submitted_at=when))
+    db.execute(update(Membership).where(Membership.user_id == user.id).values(updated_at=when))
+    db.commit()
+    page = client.get(f"/c/{launch_id}/course").get_data(as_text=True)
+    assert "<td>5 Jul 2026, 14:07 BST</td>" in page
+    one = client.get(f"/c/{launch_id}/course/students/{user.id}").get_data(as_text=True)
+    assert "last activity 5 Jul 2026, 14:07 BST" in one
+    exported = client.get(f"/c/{launch_id}/course/export.csv").get_data(as_text=True)
+    [row] = [r for r in csv.DictReader(io.StringIO(exported)) if r["Name"] == user.name]
+    assert row["Last activity (UTC)"] == "2026-07-05 13:07"
