@@ -85,15 +85,15 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
     # status as its stored text and the times as UTC wall-clock (status_label compares the
     # text and formats the clock): through the enum and UTCDateTime, 13,000 rows took
     # 1.3x (SQLite) and 1.5x (PostgreSQL) as long.
+    status, progress = type_coerce(GradeDelivery.status, String()), GradeDelivery.grading_progress
     figures: tuple[Any, ...] = (
-        type_coerce(GradeDelivery.status, String()), GradeDelivery.score_given,
-        GradeDelivery.score_maximum, GradeDelivery.grading_progress, GradeDelivery.attempts,
-        utc_clock(GradeDelivery.delivered_at), utc_clock(GradeDelivery.next_attempt_at),
-        GradeDelivery.last_error_explanation)
+        status, GradeDelivery.score_given, GradeDelivery.score_maximum, progress,
+        GradeDelivery.attempts, utc_clock(GradeDelivery.delivered_at),
+        utc_clock(GradeDelivery.next_attempt_at), GradeDelivery.last_error_explanation)
     if not sent_in_words:  # a NULL is no object to make, and most of a class's grades are sent
         sent = GradeDelivery.status == DeliveryStatus.DELIVERED
-        figures = tuple(f if i in (0, 3) else case((sent, null()), else_=f)  # status, progress
-                        for i, f in enumerate(figures))
+        figures = tuple(f if f is status or f is progress else case((sent, null()), else_=f)
+                        for f in figures)
     # The newest score per student and link, looked up through the outbox's (user, link)
     # index, so the work follows the class's size, not the size of every course's outbox.
     # PostgreSQL is told so with LATERAL: as a correlated subquery in the join it may hash the
@@ -111,11 +111,11 @@ def delivery_statuses(session: Session, link_ids: Collection[int],
             submitted, GradeDelivery.id == newest_id)
     rows = session.connection().execute(query).all()  # one psycopg call, not one per row
     out: dict[tuple[int, int], str | Sent] = {}
-    for user_id, link_id, *values in rows:
-        if sent_in_words or values[0] != DeliveryStatus.DELIVERED:
-            out[(user_id, link_id)] = status_label(*values)
+    for user_id, link_id, state, given, maximum, grading, *rest in rows:
+        if sent_in_words or state != DeliveryStatus.DELIVERED:
+            out[(user_id, link_id)] = status_label(state, given, maximum, grading, *rest)
         else:
-            out[(user_id, link_id)] = (Sent.AWAITING_MARKING if values[3] == "PendingManual"
+            out[(user_id, link_id)] = (Sent.AWAITING_MARKING if grading == "PendingManual"
                                        else Sent.GRADED)
     return out
 

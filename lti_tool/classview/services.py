@@ -222,7 +222,6 @@ def add_details(session: Session, library: Library, scope: ClassScope,
         if student.user_id is not None:
             student.totals = totals.get(student.user_id, {})
             student.grades = _grade_texts(scope, student.user_id, statuses, in_words)
-            student.grade_status = "; ".join(student.grades) or None
 
 
 def summary(session: Session, library: Library, scope: ClassScope,
@@ -281,8 +280,8 @@ def paused_gc() -> Iterator[None]:
 
 
 def _grade_texts(scope: ClassScope, user_id: int,
-                  statuses: Mapping[tuple[int, int], str | gradebook.Sent],
-                  in_words: bool) -> list[str]:
+                 statuses: Mapping[tuple[int, int], str | gradebook.Sent],
+                 in_words: bool) -> list[str]:
     """Where the user's grade stands per link they submitted in, from lti_tool.grades: each in
     words, or (``in_words`` False) 'n of m grades sent to the gradebook' and the others in
     words."""

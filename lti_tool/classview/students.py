@@ -73,8 +73,12 @@ class Student:
     modules_total: int = 0
     links_total: int = 0
     last_activity: datetime | None = None
-    grade_status: str | None = None
-    grades: list[str] = field(default_factory=list)  # the same, one entry per link
+    grades: list[str] = field(default_factory=list)  # where each grade stands, in words
+
+    @property
+    def grade_status(self) -> str | None:
+        """The grades' standing as one line (a table cell, the CSV)."""
+        return "; ".join(self.grades) or None
 
     @property
     def launched(self) -> bool:

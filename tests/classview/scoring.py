@@ -143,3 +143,16 @@ def new_version(store, module_id: str = "r4-frozen") -> None:
     reflection = "      id: r1\n      type: reflection\n      elements: [R4]\n"
     assert reflection in text
     yaml.write_text(text.replace(reflection, reflection.replace("[R4]", "[R4, R3]"), 1))
+
+
+def submitting(make_session, library: Library, user_id: int, link_id: int, number: int):
+    """The attempt's submission in a session of its own, for a thread racing another."""
+    def submit() -> None:
+        session = make_session()
+        try:
+            lifecycle.submit(session, library, session.get(LtiUser, user_id),
+                             session.get(ResourceLink, link_id), number)
+            session.commit()
+        finally:
+            session.close()
+    return submit

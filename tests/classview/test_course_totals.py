@@ -13,11 +13,19 @@ from lti_tool.attempts import lifecycle
 from lti_tool.attempts.answers import module_of
 from lti_tool.governance.retention import purge
 from lti_tool.governance.settings import RetentionPolicy
-from lti_tool.models import Attempt, CourseElementTotal, LtiUser, ResourceLink
+from lti_tool.models import Attempt, CourseElementTotal, LtiUser
 from lti_tool.models.base import utcnow
 
 from ..concurrency import together
-from .scoring import TRIALS, answer, assert_course_totals_current, mark, student, submitted
+from .scoring import (
+    TRIALS,
+    answer,
+    assert_course_totals_current,
+    mark,
+    student,
+    submitted,
+    submitting,
+)
 
 
 def test_two_tabs_submitting_two_modules_at_once_both_count(app, scored_course, db):
@@ -32,18 +40,8 @@ def test_two_tabs_submitting_two_modules_at_once_both_count(app, scored_course, 
             answer(db, attempt, module_of(library, attempt), trial)
             started.append((link.id, attempt.number))
 
-        def tab(link_id: int, number: int):
-            def submit() -> None:
-                session = make_session()
-                try:
-                    lifecycle.submit(session, library, session.get(LtiUser, user_id),
-                                     session.get(ResourceLink, link_id), number)
-                    session.commit()
-                finally:
-                    session.close()
-            return submit
-
-        together(*(tab(link_id, number) for link_id, number in started))
+        together(*(submitting(make_session, library, user_id, link_id, number)
+                   for link_id, number in started))
         db.expire_all()
         assert len(db.scalars(select(Attempt).where(
             Attempt.user_id == user_id, Attempt.submitted_at.is_not(None))).all()) == 2
@@ -238,15 +236,6 @@ def test_refresh_totals_beside_a_submission_leaves_both_counted(app, scored_cour
         answer(db, attempt, module_of(library, attempt), trial)
         number, link_id = attempt.number, links["r4-frozen"].id
 
-        def submit() -> None:
-            session = make_session()
-            try:
-                lifecycle.submit(session, library, session.get(LtiUser, user_id),
-                                 session.get(ResourceLink, link_id), number)
-                session.commit()
-            finally:
-                session.close()
-
         def recompute() -> None:
             session = make_session()
             try:
@@ -254,5 +243,5 @@ def test_refresh_totals_beside_a_submission_leaves_both_counted(app, scored_cour
             finally:
                 session.close()
 
-        together(submit, recompute)
+        together(submitting(make_session, library, user_id, link_id, number), recompute)
         assert_course_totals_current(db)

@@ -304,9 +304,10 @@ def test_course_rows_count_the_grades_sent_and_describe_the_others(course, libra
     assert "Grade delivery</strong>" not in link_view  # the legend explains the count only
 
 
-def test_the_course_rows_query_reads_only_the_grades_not_sent(course, library, db):
+def test_the_course_rows_query_counts_sent_grades_and_words_the_rest(course, library, db):
     """With sent grades counted, not described, the query answers Sent for each of them (and
-    whether it awaits marking) and the outbox's own words for every other state."""
+    whether it awaits marking) and the outbox's own words for every other state. (That the
+    sent grades' other columns are left unread is a matter of speed, not of what this shows.)"""
     grades = pytest.importorskip("lti_tool.grades")
     from lti_tool.classview import gradebook
     from lti_tool.models.grades import DeliveryStatus
