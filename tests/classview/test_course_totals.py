@@ -1,6 +1,6 @@
 """The stored course totals (lti_tool.attempts.totals) stay equal to the class view's live sums:
 when one student submits in two tabs at once, when two lecturers mark one student's attempts at
-once, after a retention purge, after `db refresh-totals`, and on the class view's pages."""
+once, after a retention purge (also racing a submission), after `db refresh-totals`, and on the class view's pages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lti_tool.attempts import lifecycle
 from lti_tool.attempts.answers import module_of
 from lti_tool.governance.retention import purge
 from lti_tool.governance.settings import RetentionPolicy
-from lti_tool.models import Attempt, CourseElementTotal, LtiUser
+from lti_tool.models import Attempt, AttemptStatus, CourseElementTotal, LtiUser
 from lti_tool.models.base import utcnow
 
 from ..concurrency import together
@@ -244,4 +244,36 @@ def test_refresh_totals_beside_a_submission_leaves_both_counted(app, scored_cour
                 session.close()
 
         together(submitting(make_session, library, user_id, link_id, number), recompute)
+        assert_course_totals_current(db)
+
+
+def test_a_retention_purge_beside_a_submission_leaves_the_totals_current(app, scored_course, db):
+    """A purge taking a student's old attempt while that student submits another module: the
+    new attempt stays, the old one goes, and the stored totals end as the live sums."""
+    context, links, _, library = scored_course
+    make_session = app.extensions["lti_tool.sessionmaker"]
+    for trial in range(TRIALS):
+        old, _ = submitted(db, library, context, links["p1-frozen"], f"purged-{trial}")
+        db.get(Attempt, old.id).updated_at = utcnow() - timedelta(days=4000)
+        user = db.get(LtiUser, old.user_id)
+        user_id, old_id = user.id, old.id  # the threads use their own sessions
+        attempt = lifecycle.start(db, library, user, links["r4-frozen"])
+        answer(db, attempt, module_of(library, attempt), trial)
+        number, link_id, new_id = attempt.number, links["r4-frozen"].id, attempt.id
+
+        def purging() -> None:
+            session = make_session()
+            try:
+                purge(session, RetentionPolicy(attempts=365), apply=True)
+                session.commit()
+            finally:
+                session.close()
+
+        together(submitting(make_session, library, user_id, link_id, number), purging)
+        db.expire_all()
+        assert db.get(Attempt, old_id) is None
+        assert db.get(Attempt, new_id).status == AttemptStatus.SUBMITTED
+        kept = db.scalars(select(CourseElementTotal).where(
+            CourseElementTotal.user_id == user_id)).all()
+        assert kept != []  # the new submission counts
         assert_course_totals_current(db)
