@@ -1,6 +1,7 @@
 """The stored course totals (lti_tool.attempts.totals) stay equal to the class view's live sums:
 when one student submits in two tabs at once, when two lecturers mark one student's attempts at
-once, after a retention purge (also racing a submission), after `db refresh-totals`, and on the class view's pages."""
+once, after a retention purge (also racing a submission), after `db refresh-totals`, and on the
+class view's pages."""
 
 from __future__ import annotations
 
