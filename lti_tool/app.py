@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -48,9 +47,9 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     observability.init_app(app)
     security.init_app(app)
-    zone = os.environ.get("LTI_TOOL_TIME_ZONE", "Europe/London")
+    numbers.use_zone(app.config["TIME_ZONE"])
     app.jinja_env.filters.update(points=numbers.points, percent=numbers.percent,
-                                 share=numbers.share, when=lambda v: numbers.when(v, zone))
+                                 share=numbers.share, when=numbers.when)
     app.register_blueprint(main_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)

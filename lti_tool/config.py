@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "LTI_TOOL_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -133,6 +134,16 @@ class _Reader:
                 raise ValueError(text)
             return text.lower()
         return self._typed(name, default, parse, "one of " + ", ".join(choices))
+
+    def zone(self, name: str, default: str) -> str:
+        """An IANA time zone name, e.g. Europe/London."""
+        def parse(text: str) -> str:
+            try:
+                ZoneInfo(text)
+            except (ZoneInfoNotFoundError, ValueError) as error:
+                raise ValueError(text) from error
+            return text
+        return self._typed(name, default, parse, "a time zone name such as Europe/London")
 
     def url(self, name: str, default: str) -> str:
         """An absolute http(s) URL without a trailing slash."""
@@ -273,8 +284,8 @@ class Config:
         self.LOG_FORMAT = read.choice("LOG_FORMAT", "text" if self.SANDBOX_ENABLED else "json",
                                       ("json", "text"))
         self.LOG_LEVEL = read.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error"))
-        # Extra origins allowed to frame the tool (space-separated), read by security.py.
-        self.FRAME_ANCESTORS = _env("FRAME_ANCESTORS") or ""
+        # The zone the pages and grade labels give times in (stored times stay UTC).
+        self.TIME_ZONE = read.zone("TIME_ZONE", "Europe/London")
         # When set, /metrics asks for `Authorization: Bearer <token>`.
         self.METRICS_TOKEN = _env("METRICS_TOKEN") or None
         self.WTF_CSRF_TIME_LIMIT = None

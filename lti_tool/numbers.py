@@ -46,21 +46,38 @@ def share(part: float, whole: float) -> str:
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def minute_text(value: datetime) -> str:
-    """'01 Dec 2026 09:05': the wall-clock time as given, in English whatever the locale.
+# The tool's time zone (LTI_TOOL_TIME_ZONE, checked by the config), set by the app factory:
+# the grade labels are built by services that have no request or app at hand.
+_zone = ZoneInfo("Europe/London")
 
-    %-formatting, not strftime: the class view writes one per grade (13,000 for a class of
-    1,000), and strftime took 2.6 times as long (3.4 against 1.3 µs here).
+
+def use_zone(name: str) -> None:
+    """Give times in this zone from now on."""
+    global _zone
+    _zone = ZoneInfo(name)
+
+
+def _local(value: datetime) -> datetime:
+    """A stored UTC time (naive from SQLite, aware from PostgreSQL) in the tool's zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(_zone)
+
+
+def when(value: datetime | None) -> str:
+    """A stored UTC time as people in the tool's time zone read it: '1 Dec 2026, 09:05 GMT'.
+
+    %-formatting, not strftime: the link view writes one per student (1,000 for a class of
+    1,000), and strftime's %b also follows the process's locale.
     """
-    return "%02d %s %d %02d:%02d" % (value.day, MONTHS[value.month - 1], value.year,
-                                     value.hour, value.minute)
-
-
-def when(value: datetime | None, zone: str = "Europe/London") -> str:
-    """A stored UTC time as people in the tool's time zone read it: '1 Dec 2026, 09:05 GMT'."""
     if value is None:
         return "–"
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; they are UTC
-        value = value.replace(tzinfo=timezone.utc)
-    local = value.astimezone(ZoneInfo(zone))
-    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+    local = _local(value)
+    return "%d %s %d, %02d:%02d %s" % (local.day, MONTHS[local.month - 1], local.year,
+                                        local.hour, local.minute, local.tzname())
+
+
+def clock(value: datetime) -> str:
+    """The time of day in the tool's time zone: '09:30 GMT'."""
+    local = _local(value)
+    return "%02d:%02d %s" % (local.hour, local.minute, local.tzname())

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import LtiUser
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery, LineItemLink
-from ..numbers import minute_text
+from ..numbers import clock, when
 from .scores import latest_delivery
 
 
@@ -56,13 +56,13 @@ def status_label(status: DeliveryStatus | str, score_given: float | None, score_
              if score_given is not None else "progress only")
     pending_mark = " (awaiting marking)" if grading_progress == "PendingManual" else ""
     if status == DeliveryStatus.DELIVERED:
-        when = f" on {minute_text(delivered_at)} UTC" if delivered_at else ""
-        return f"Sent to the gradebook{when}: {score}{pending_mark}"
+        sent_on = f" on {when(delivered_at)}" if delivered_at else ""
+        return f"Sent to the gradebook{sent_on}: {score}{pending_mark}"
     if status == DeliveryStatus.FAILED_PERMANENT:
         return f"Not sent: {explanation or 'the VLE refused it'}"
     if attempts:
         return (f"Waiting to be sent ({score}{pending_mark}); tried {attempts} "
-                f"time(s), next try {next_attempt_at.strftime('%H:%M')} UTC. "
+                f"time(s), next try {clock(next_attempt_at)}. "
                 f"{explanation or ''}").strip()
     return f"Waiting to be sent: {score}{pending_mark}"
 

@@ -202,9 +202,9 @@ def test_grade_column_says_what_each_grades_own_status_says(course, library, db)
                 for user in users for link in links}
     assert statuses == expected
     texts = [statuses[(user.id, links[0].id)] for user in users]
-    assert texts[0].startswith("Sent to the gradebook on 05 Mar 2026 14:07 UTC: ")
+    assert texts[0].startswith("Sent to the gradebook on 5 Mar 2026, 14:07 GMT: ")
     assert texts[1] == "Not sent: The VLE refused the score (400)."
-    assert texts[2].endswith("tried 2 time(s), next try 09:30 UTC.")
+    assert texts[2].endswith("tried 2 time(s), next try 09:30 GMT.")
     assert texts[3].startswith("Waiting to be sent: 2.5 of ") and \
         texts[3].endswith("(awaiting marking)")
     # The rows of some students only (the course view's page), the same words.
@@ -237,7 +237,7 @@ def test_grade_times_read_as_utc_whatever_the_servers_time_zone(course, library,
         read = grades.latest_delivery(db, user.id, links[0].id).delivered_at
         assert read == when and read.utcoffset().total_seconds() == 0
         text = gradebook.delivery_statuses(db, [links[0].id])[(user.id, links[0].id)]
-        assert text.startswith("Sent to the gradebook on 05 Jul 2026 14:07 UTC: ")
+        assert text.startswith("Sent to the gradebook on 5 Jul 2026, 15:07 BST: ")
         assert grades.delivery_status(db, user.id, links[0].id).label == text
     finally:
         connection.exec_driver_sql("RESET TIME ZONE")
@@ -271,7 +271,7 @@ def test_course_rows_count_the_grades_sent_and_describe_the_others(course, libra
     waiting.status, waiting.delivered_at, waiting.attempts = DeliveryStatus.PENDING, None, 0
     db.commit()
     first, second = (link.title or link.resource_link_id for link in links)
-    sent_on = "Sent to the gradebook on 05 Mar 2026 14:07 UTC: "
+    sent_on = "Sent to the gradebook on 5 Mar 2026, 14:07 GMT: "
     expected = {users[0].name: "2 of 2 grades sent to the gradebook",
                 users[1].name: f"1 of 2 grades sent to the gradebook; {first}: Not sent: "
                                "The VLE refused the score (400).",

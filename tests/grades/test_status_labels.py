@@ -14,15 +14,15 @@ WHEN = datetime(2026, 3, 5, 14, 7, 59, tzinfo=timezone.utc)
 
 @pytest.mark.parametrize(("status", "given", "progress", "attempts", "expected"), [
     (DeliveryStatus.DELIVERED, 7.5, "FullyGraded", 1,
-     "Sent to the gradebook on 05 Mar 2026 14:07 UTC: 7.5 of 10"),
+     "Sent to the gradebook on 5 Mar 2026, 14:07 GMT: 7.5 of 10"),
     (DeliveryStatus.DELIVERED, 6.0, "PendingManual", 1,
-     "Sent to the gradebook on 05 Mar 2026 14:07 UTC: 6 of 10 (awaiting marking)"),
+     "Sent to the gradebook on 5 Mar 2026, 14:07 GMT: 6 of 10 (awaiting marking)"),
     (DeliveryStatus.PENDING, 7.25, "FullyGraded", 0, "Waiting to be sent: 7.25 of 10"),
     (DeliveryStatus.PENDING, None, "Pending", 0, "Waiting to be sent: progress only"),
     (DeliveryStatus.PENDING, 3.0, "FullyGraded", 2,
-     "Waiting to be sent (3 of 10); tried 2 time(s), next try 09:30 UTC. VLE timed out"),
+     "Waiting to be sent (3 of 10); tried 2 time(s), next try 09:30 GMT. VLE timed out"),
     (DeliveryStatus.PENDING, 3.0, "FullyGraded", 1,
-     "Waiting to be sent (3 of 10); tried 1 time(s), next try 09:30 UTC."),
+     "Waiting to be sent (3 of 10); tried 1 time(s), next try 09:30 GMT."),
     (DeliveryStatus.FAILED_PERMANENT, 3.0, "FullyGraded", 1, "Not sent: VLE timed out"),
     (DeliveryStatus.SUPERSEDED, -0.0, "FullyGraded", 0, "Waiting to be sent: 0 of 10"),
 ])
@@ -50,3 +50,32 @@ def test_a_delivered_grade_without_its_time_says_so_plainly() -> None:
     assert status_label(DeliveryStatus.DELIVERED, 4.0, 5.0, "FullyGraded", 1, None, WHEN,
                         None) == "Sent to the gradebook: 4 of 5"
 
+
+
+def test_times_are_given_in_the_tools_zone_summer_and_winter() -> None:
+    """British Summer Time shows as such; SQLite's naive UTC times read the same as aware."""
+    july = datetime(2026, 7, 5, 13, 7)  # naive, as SQLite hands it back
+    label = status_label(DeliveryStatus.DELIVERED, 5.0, 10.0, "FullyGraded", 1, july,
+                         july, None)
+    assert label == "Sent to the gradebook on 5 Jul 2026, 14:07 BST: 5 of 10"
+    waiting = status_label(DeliveryStatus.PENDING, 5.0, 10.0, "FullyGraded", 1, None,
+                           july.replace(tzinfo=timezone.utc), None)
+    assert waiting.endswith("next try 14:07 BST.")
+
+
+def test_another_zone_is_taken_from_the_configuration(monkeypatch, tmp_path) -> None:
+    from lti_tool import create_app, numbers
+    from lti_tool.config import ConfigError, TestConfig
+
+    monkeypatch.setenv("LTI_TOOL_TIME_ZONE", "Europe/Dublin!")
+    with pytest.raises(ConfigError, match="LTI_TOOL_TIME_ZONE='Europe/Dublin!': expected a "
+                                          "time zone name"):
+        TestConfig()
+    monkeypatch.setenv("LTI_TOOL_TIME_ZONE", "America/New_York")
+    try:
+        create_app(TestConfig(INSTANCE_DIR=tmp_path, KEYS_DIR=tmp_path / "keys"))
+        label = status_label(DeliveryStatus.DELIVERED, 5.0, 10.0, "FullyGraded", 1, WHEN,
+                             WHEN, None)
+        assert label == "Sent to the gradebook on 5 Mar 2026, 09:07 EST: 5 of 10"
+    finally:
+        numbers.use_zone("Europe/London")

@@ -256,6 +256,9 @@ def test_replaying_the_picker_after_sending_sends_nothing(client, moodle_dl, vle
     assert again.status_code == 409
     assert "These activities have already been sent" in again.get_data(as_text=True)
     assert "Online safeguarding" in again.get_data(as_text=True)
+    # When, in the tool's time zone and saying which (the lecturer's clock, not UTC).
+    assert re.search(r"to your course on\s+\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d (GMT|BST):",
+                     again.get_data(as_text=True))
     resent = choose(client, launch_id, html, {I1: {}})
     assert resent.status_code == 409
     assert "JWT" not in resent.get_data(as_text=True)
