@@ -49,7 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     security.init_app(app)
     numbers.use_zone(app.config["TIME_ZONE"])
     app.jinja_env.filters.update(points=numbers.points, percent=numbers.percent,
-                                 share=numbers.share, when=numbers.when)
+                                 share=numbers.share, when=numbers.when, day=numbers.day)
     app.register_blueprint(main_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learner_bp)

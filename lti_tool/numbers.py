@@ -44,6 +44,8 @@ def share(part: float, whole: float) -> str:
 
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FULL_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
 
 
 # The tool's time zone (LTI_TOOL_TIME_ZONE, checked by the config), set by the app factory:
@@ -75,6 +77,15 @@ def when(value: datetime | None) -> str:
     local = _local(value)
     return "%d %s %d, %02d:%02d %s" % (local.day, MONTHS[local.month - 1], local.year,
                                         local.hour, local.minute, local.tzname())
+
+
+def day(value: datetime | None) -> str:
+    """The date in the tool's time zone: '5 July 2026' (a submission at 23:30 UTC on 30 June
+    was made on 1 July in a British summer)."""
+    if value is None:
+        return "–"
+    local = _local(value)
+    return "%d %s %d" % (local.day, FULL_MONTHS[local.month - 1], local.year)
 
 
 def clock(value: datetime) -> str:

@@ -4,6 +4,7 @@ and the lecturer's marks and comment reaching the student (and nobody else)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -128,3 +129,26 @@ def test_lecturer_marks_and_comment_reach_that_student_only(app, client, moodle,
         assert "Online Safety Act next time" not in other.get(page).get_data(as_text=True)
     # Another student's attempt is not reachable from a student's launch either.
     assert client.get(f"/l/{other_id}/attempts/1").status_code in (302, 401, 403)
+
+
+def test_times_are_the_students_clock_across_midnight(app, client, moodle, db, module):
+    """Submitted at 23:30 UTC on 30 June is 00:30 BST on 1 July: every page a student or
+    lecturer reads says so (stored times stay UTC; the CSV's column is UTC and named so)."""
+    student = launch(client, moodle)
+    begin(client, student)
+    take_all(client, student, module)
+    submit(client, student)
+    attempt = db.scalar(select(Attempt).join(Attempt.user).where(Attempt.user.has(sub="4")))
+    attempt.submitted_at = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+    db.commit()
+    summary = client.get(f"/l/{student}/attempts/1").get_data(as_text=True)
+    assert "submitted 1 Jul 2026, 00:30 BST" in summary
+    for page in (f"/l/{student}/evidence", f"/l/{student}/profile"):
+        text = client.get(page).get_data(as_text=True)
+        assert "1 July 2026" in text and "30 June 2026" not in text, page
+    lecturer = app.test_client()
+    teacher = launch(lecturer, moodle, "teacher_launch", sub="3")
+    queue = lecturer.get(f"/c/{teacher}/marking").get_data(as_text=True)
+    marking = lecturer.get(f"/c/{teacher}/marking/{attempt.id}").get_data(as_text=True)
+    for text in (queue, marking):
+        assert "1 Jul 2026, 00:30 BST" in text and "30 Jun" not in text
