@@ -140,7 +140,8 @@ class _Reader:
         def parse(text: str) -> str:
             try:
                 ZoneInfo(text)
-            except (ZoneInfoNotFoundError, ValueError) as error:
+            # A folder of the zone database ("Europe") is an OSError, not "not found".
+            except (ZoneInfoNotFoundError, ValueError, OSError) as error:
                 raise ValueError(text) from error
             return text
         return self._typed(name, default, parse, "a time zone name such as Europe/London")
@@ -271,7 +272,7 @@ class Config:
         self.HTTP_TIMEOUT = read.number("HTTP_TIMEOUT", 10.0, minimum=0.1)
         # Extra origins that may frame the tool (space-separated), beyond the registered
         # platforms' own: a VLE served from a host other than its issuer's.
-        self.FRAME_ANCESTORS = _env("FRAME_ANCESTORS", "") or ""
+        self.FRAME_ANCESTORS = _env("FRAME_ANCESTORS") or ""
         # Right after a submit, try to send the grade before the page answers (short timeouts;
         # what fails stays queued for `lti-tool grades work`).
         self.GRADES_DELIVER_INLINE = read.flag("GRADES_DELIVER_INLINE", True)
@@ -326,6 +327,7 @@ class TestConfig(Config):
         # Tests reach no network but loopback: those that deliver inline switch it on.
         self.GRADES_DELIVER_INLINE = False
         self.SECRET_KEY = "test-secret-key"
+        self.TIME_ZONE = "Europe/London"  # whatever the developer's shell says
         self.WTF_CSRF_ENABLED = True
         self.LOG_FORMAT = "text"
         for key, value in overrides.items():

@@ -49,7 +49,8 @@ FULL_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "
 
 
 # The tool's time zone (LTI_TOOL_TIME_ZONE, checked by the config), set by the app factory:
-# the grade labels are built by services that have no request or app at hand.
+# the grade labels are built by services that have no request or app at hand. One zone per
+# process: the last app made sets it (every app of a deployment has the same setting).
 _zone = ZoneInfo("Europe/London")
 
 
@@ -59,18 +60,25 @@ def use_zone(name: str) -> None:
     _zone = ZoneInfo(name)
 
 
-def _local(value: datetime) -> datetime:
-    """A stored UTC time (naive from SQLite, aware from PostgreSQL) in the tool's zone."""
+def zone() -> ZoneInfo:
+    """The tool's time zone."""
+    return _zone
+
+
+def _local(value: datetime | str) -> datetime:
+    """A stored UTC time (naive from SQLite, aware from PostgreSQL, or ISO text from an
+    export) in the tool's zone."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(_zone)
 
 
-def when(value: datetime | None) -> str:
+def when(value: datetime | str | None) -> str:
     """A stored UTC time as people in the tool's time zone read it: '1 Dec 2026, 09:05 GMT'.
 
-    %-formatting, not strftime: the link view writes one per student (1,000 for a class of
-    1,000), and strftime's %b also follows the process's locale.
+    %-formatting, not strftime: strftime's %b follows the process's locale.
     """
     if value is None:
         return "–"
@@ -79,9 +87,11 @@ def when(value: datetime | None) -> str:
                                         local.hour, local.minute, local.tzname())
 
 
-def day(value: datetime | None) -> str:
-    """The date in the tool's time zone: '5 July 2026' (a submission at 23:30 UTC on 30 June
-    was made on 1 July in a British summer)."""
+def day(value: datetime | str | None) -> str:
+    """The date in the tool's time zone: '5 July 2026'.
+
+    A submission at 23:30 UTC on 30 June was made on 1 July in a British summer.
+    """
     if value is None:
         return "–"
     local = _local(value)

@@ -17,6 +17,14 @@ from .pg import postgres_cluster
 _skipped_pg: list[str] = []
 
 
+@pytest.fixture(autouse=True)
+def _tools_zone():
+    """Each test starts in the default zone; one that makes an app in another cannot leak."""
+    from lti_tool import numbers
+
+    numbers.use_zone("Europe/London")
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """A PostgreSQL server for the run, or None (tests on it are then skipped)."""

@@ -34,3 +34,25 @@ def test_times_read_in_the_tools_time_zone():
     assert when(datetime(2026, 12, 1, 9, 5)) == "1 Dec 2026, 09:05 GMT"  # naive: stored UTC
     assert when(datetime(2026, 7, 1, 9, 5, tzinfo=timezone.utc)) == "1 Jul 2026, 10:05 BST"
     assert when(None) == "–"
+    assert when("2026-07-01T09:05:00+00:00") == "1 Jul 2026, 10:05 BST"  # an export's ISO text
+
+
+@pytest.mark.parametrize(("utc", "shown", "on"), [
+    # The clocks go back at 01:00 UTC on 25 October 2026: 01:30 local comes twice.
+    ((2026, 10, 25, 0, 30), "01:30 BST", "25 October 2026"),
+    ((2026, 10, 25, 1, 30), "01:30 GMT", "25 October 2026"),
+    # They go forward at 01:00 UTC on 29 March 2026: 01:30 local never happens.
+    ((2026, 3, 29, 0, 30), "00:30 GMT", "29 March 2026"),
+    ((2026, 3, 29, 1, 30), "02:30 BST", "29 March 2026"),
+    # Late on 30 June in UTC is 1 July in London.
+    ((2026, 6, 30, 23, 30), "00:30 BST", "1 July 2026"),
+    ((2026, 12, 31, 23, 30), "23:30 GMT", "31 December 2026"),
+])
+def test_clock_and_day_across_the_clock_changes(utc, shown, on):
+    from datetime import datetime, timezone
+
+    from lti_tool.numbers import clock, day
+
+    value = datetime(*utc, tzinfo=timezone.utc)
+    assert clock(value) == shown and clock(value.replace(tzinfo=None)) == shown
+    assert day(value) == on and day(None) == "–"

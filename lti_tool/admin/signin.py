@@ -27,6 +27,7 @@ from ..config import OidcSettings
 from ..db import get_session
 from ..models import AdminUser
 from ..models.base import utcnow
+from ..numbers import clock
 from . import accounts, bp, oidc, sso
 from .forms import LoginForm, SsoCodeForm
 from .guard import SESSION_KEY, safe_next, session_limits
@@ -42,12 +43,12 @@ PENDING_TTL = 300
 # What a throttled sign-in is told, by what held it up (lti_tool.admin.throttle).
 THROTTLED = {
     "address": "Too many failed sign-ins have come from your network. Try again after "
-               "{until} UTC.",
+               "{until}.",
     "account": (f"{accounts.MAX_FAILURES} failed sign-ins to this account have come from your "
-                "network. Try again after {until} UTC, or ask another administrator to run "
+                "network. Try again after {until}, or ask another administrator to run "
                 "`lti-tool admin unlock EMAIL`."),
     "attack": "This account is receiving many failed sign-ins from elsewhere, so for now it "
-              "accepts them only from places it was used before. Try again after {until} UTC "
+              "accepts them only from places it was used before. Try again after {until} "
               "from your usual network, or ask another administrator to run "
               "`lti-tool admin unlock EMAIL`.",
 }
@@ -65,7 +66,7 @@ def _refused(refused: accounts.LoginRefused) -> tuple[int, str]:
     log.warning("admin sign-in refused from %s: %s", _address(), refused)
     if refused.kind == "throttled":
         return 429, THROTTLED[refused.scope or "address"].format(
-            until=f"{refused.locked_until:%H:%M}")
+            until=clock(refused.locked_until) if refused.locked_until else "a few minutes")
     if refused.kind == "code":
         return 400, WRONG_CODE
     return 400, "The email address or password is not right. Check both and try again."

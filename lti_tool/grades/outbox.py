@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import LtiUser
 from ..models.base import utcnow
 from ..models.grades import DeliveryStatus, GradeDelivery, LineItemLink
-from ..numbers import clock, when
+from ..numbers import when
 from .scores import latest_delivery
 
 
@@ -62,7 +62,7 @@ def status_label(status: DeliveryStatus | str, score_given: float | None, score_
         return f"Not sent: {explanation or 'the VLE refused it'}"
     if attempts:
         return (f"Waiting to be sent ({score}{pending_mark}); tried {attempts} "
-                f"time(s), next try {clock(next_attempt_at)}. "
+                f"time(s), next try {when(next_attempt_at)}. "
                 f"{explanation or ''}").strip()
     return f"Waiting to be sent: {score}{pending_mark}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -86,6 +87,7 @@ def test_five_failures_hold_off_that_address_until_unlocked(app, client, admin_u
     assert sixth.status_code == 429
     assert "5 failed sign-ins to this account have come from your network" in html
     assert "lti-tool admin unlock" in html
+    assert re.search(r"Try again after \d\d:\d\d (GMT|BST), or ask", html)  # the local clock
     assert any("throttled (account)" in r.getMessage() and EMAIL in r.getMessage()
                for r in log_records.records)
     # From this address even the right password waits...

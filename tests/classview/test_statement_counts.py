@@ -204,7 +204,7 @@ def test_grade_column_says_what_each_grades_own_status_says(course, library, db)
     texts = [statuses[(user.id, links[0].id)] for user in users]
     assert texts[0].startswith("Sent to the gradebook on 5 Mar 2026, 14:07 GMT: ")
     assert texts[1] == "Not sent: The VLE refused the score (400)."
-    assert texts[2].endswith("tried 2 time(s), next try 09:30 GMT.")
+    assert texts[2].endswith("tried 2 time(s), next try 5 Mar 2026, 09:30 GMT.")
     assert texts[3].startswith("Waiting to be sent: 2.5 of ") and \
         texts[3].endswith("(awaiting marking)")
     # The rows of some students only (the course view's page), the same words.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -210,3 +211,17 @@ def test_every_console_change_has_an_action():
     templates = re.findall(r'_audit\(\s*"([^"]+)"', Path(routes.__file__).read_text())
     assert templates and set(templates) <= set(audit.CONSOLE_TEMPLATES)
     assert {a for a, _ in audit.CONSOLE_TEMPLATES.values()} <= set(audit.ACTIONS)
+
+
+def test_the_date_filter_reads_days_as_the_page_shows_them(admin_client, db):
+    """Times show in the tool's zone, so 'from 1 July to 1 July' takes 00:30 BST on 1 July
+    (23:30 UTC on 30 June) and not 00:30 BST on 2 July."""
+    db.add(AuditEvent(actor="cli:x", action="keys.rotate", target="key early",
+                      at=datetime(2026, 6, 30, 23, 30, tzinfo=timezone.utc)))
+    db.add(AuditEvent(actor="cli:x", action="keys.rotate", target="key late",
+                      at=datetime(2026, 7, 1, 23, 30, tzinfo=timezone.utc)))
+    db.commit()
+    page = admin_client.get("/admin/data/audit?from=2026-07-01&to=2026-07-01").get_data(
+        as_text=True)
+    assert "key early" in page and "1 Jul 2026, 00:30 BST" in page
+    assert "key late" not in page

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ...db import get_session
 from ...library import get_library
 from ...models import Registration
+from ...numbers import zone
 from .. import audit
 from ..requests import pending_requests
 from ..retention import purge
@@ -119,13 +120,14 @@ def erase() -> ResponseReturnValue:
 
 
 def _day(name: str, end: bool = False) -> datetime | None:
-    """A YYYY-MM-DD filter as a UTC time (the next midnight for an end date), else None."""
+    """A YYYY-MM-DD filter as the start of that day (of the next, for an end date) in the
+    tool's time zone, which the page shows its times in; else None."""
     value = request.args.get(name, "")
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        day = datetime.strptime(value, "%Y-%m-%d") + timedelta(days=1 if end else 0)
     except ValueError:
         return None
-    return day + timedelta(days=1) if end else day
+    return day.replace(tzinfo=zone()).astimezone(timezone.utc)
 
 
 def _filters() -> audit.Filters:
