@@ -66,8 +66,7 @@ def zone() -> ZoneInfo:
 
 
 def _local(value: datetime | str) -> datetime:
-    """A stored UTC time (naive from SQLite, aware from PostgreSQL, or ISO text from an
-    export) in the tool's zone."""
+    """A stored UTC time in the tool's zone (naive from SQLite, aware, or an export's ISO text)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:

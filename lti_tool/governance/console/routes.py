@@ -120,8 +120,10 @@ def erase() -> ResponseReturnValue:
 
 
 def _day(name: str, end: bool = False) -> datetime | None:
-    """A YYYY-MM-DD filter as the start of that day (of the next, for an end date) in the
-    tool's time zone, which the page shows its times in; else None."""
+    """A YYYY-MM-DD filter as that local day's start (the next day's for an end), else None.
+
+    Local: the page shows its times in the tool's time zone, so its days are that zone's too.
+    """
     value = request.args.get(name, "")
     try:
         day = datetime.strptime(value, "%Y-%m-%d") + timedelta(days=1 if end else 0)
