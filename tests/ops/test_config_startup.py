@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -31,6 +32,15 @@ def test_bad_number_names_the_variable_and_value(monkeypatch):
 def test_malformed_values_are_refused(monkeypatch, name, value):
     monkeypatch.setenv(f"LTI_TOOL_{name}", value)
     with pytest.raises(ConfigError, match=f"LTI_TOOL_{name}="):
+        Config()
+
+
+@pytest.mark.parametrize("name", ["Europe/Dublin!", "Europe", "Mars/Olympus_Mons"])
+def test_a_zone_name_that_is_not_one_stops_start_up_in_one_line(monkeypatch, name):
+    """A typo, a folder of the zone database or an unknown zone: the setting is named."""
+    monkeypatch.setenv("LTI_TOOL_TIME_ZONE", name)
+    with pytest.raises(ConfigError, match=re.escape(f"LTI_TOOL_TIME_ZONE='{name}': expected "
+                                                    "a time zone name")):
         Config()
 
 
